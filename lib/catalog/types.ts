@@ -1,0 +1,136 @@
+/**
+ * Domain types of the endpoint catalog: what Azure Arc must reach, as the seed documents state it,
+ * and the concrete targets a cycle probes once wildcards are expanded for a cloud and region.
+ */
+
+export const CLOUDS = ['AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud'] as const;
+/** The Azure cloud whose endpoints are checked. Default: `AzureCloud`. */
+export type Cloud = (typeof CLOUDS)[number];
+
+/**
+ * Scenarios a user picks. `servers` is what an Arc-enabled server needs day to day (the default);
+ * `onboarding` adds installation-time and connect/disconnect endpoints; `all` (CLI/config shorthand) selects every row.
+ */
+export const SCENARIOS = [
+  'servers',
+  'onboarding',
+  'resource-bridge',
+  'ssh-admin-center',
+  'extensions',
+  'optional',
+] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** When the seed says the endpoint is required, normalised. */
+export const REQUIREMENTS = [
+  'always',
+  'always-unless-private-endpoints',
+  'connect-disconnect',
+  'installation',
+  'ssh-admin-center',
+  'conditional',
+  'optional',
+] as const;
+export type Requirement = (typeof REQUIREMENTS)[number];
+
+/**
+ * The seed's "Endpoint used with private link" column.
+ * - `private`: must resolve to a private address when private-link mode is on.
+ * - `public`: stays public.
+ * - `public-unless-arm-private-link`: public unless a resource management private link exists.
+ * - `not-used`: not used when private link is configured.
+ * - `not-applicable`: the table has no such column (Azure China, resource bridge).
+ */
+export const PRIVATE_LINK_COLUMNS = [
+  'private',
+  'public',
+  'public-unless-arm-private-link',
+  'not-used',
+  'not-applicable',
+] as const;
+export type PrivateLinkColumn = (typeof PRIVATE_LINK_COLUMNS)[number];
+
+export const MACHINES = ['server', 'management-machine', 'appliance-vm'] as const;
+/** Which machine makes the connection. */
+export type Machine = (typeof MACHINES)[number];
+
+export const AGENTS = ['connected-machine', 'resource-bridge', 'custom'] as const;
+export type Agent = (typeof AGENTS)[number];
+
+export type Transport = 'tcp' | 'udp';
+export type Protocol = 'https' | 'ntp' | 'tcp';
+
+/** Where a catalog row comes from. Rows beyond the seeds say so. */
+export interface EntrySource {
+  /** `seed:000` (Connected Machine agent), `seed:004` (resource bridge), `extra` (documented later), `user`. */
+  document: 'seed:000' | 'seed:004' | 'extra' | 'user';
+  /** For extras: where the row is documented and why it was added. */
+  note?: string;
+}
+
+/** One row of the catalog: a host pattern (possibly a wildcard) an agent must reach. */
+export interface CatalogEntry {
+  /** Stable id, e.g. `servers.azurecloud.his`. Used in telemetry and tables. */
+  id: string;
+  agent: Agent;
+  cloud: Cloud;
+  /** As written in the seed, e.g. `*.his.arc.azure.com`, `azgn*.servicebus.windows.net`. */
+  hostPattern: string;
+  port: number;
+  transport: Transport;
+  protocol: Protocol;
+  /** The seed's description / service / notes. */
+  purpose: string;
+  requirement: Requirement;
+  /** The seed's own words for when it is required. */
+  requirementText: string;
+  privateLink: PrivateLinkColumn;
+  machines: Machine[];
+  serviceTags: string[];
+  scenarios: Scenario[];
+  /** Whether the consumer tolerates TLS inspection. The resource bridge does not; the agent does. */
+  inspection: 'tolerated' | 'not-tolerated';
+  source: EntrySource;
+}
+
+/** A concrete host:port the cycle probes, merged from every catalog entry that needs it. */
+export interface Target {
+  /** `host:port` for TCP, `host:port/udp` for UDP. */
+  id: string;
+  host: string;
+  port: number;
+  transport: Transport;
+  protocol: Protocol;
+  /** Catalog entries served by this target. */
+  entryIds: string[];
+  /** The pattern it was expanded from (first entry's). */
+  hostPattern: string;
+  /** The strongest requirement over its entries (order of REQUIREMENTS). */
+  requirement: Requirement;
+  /** Under private-link mode: must the name resolve to a private address? */
+  mustBePrivate: boolean;
+  privateLink: PrivateLinkColumn;
+  /** `not-tolerated` if any entry does not tolerate inspection. */
+  inspection: 'tolerated' | 'not-tolerated';
+  agents: Agent[];
+  scenarios: Scenario[];
+  purpose: string;
+  serviceTags: string[];
+  /** HTTP path for the request after TLS. Default `/`. */
+  httpPath: string;
+}
+
+/** A wildcard that could not be made concrete: reported, never dropped. */
+export interface SkippedTarget {
+  entryId: string;
+  hostPattern: string;
+  requirement: Requirement;
+  reason: string;
+  /** The setting / CLI flag / config key that would make it concrete. */
+  fix: string;
+}
+
+export interface ExpandedTargets {
+  targets: Target[];
+  skipped: SkippedTarget[];
+}

@@ -1,0 +1,190 @@
+import { z } from 'zod';
+import { CLOUDS, SCENARIOS } from '../catalog/types';
+
+/**
+ * The monitor's app settings: one schema, parsed once at the edge (Functions handler, local runner).
+ * Every ARCMON_* variable must be known here: a typo is an error, not a silently ignored setting.
+ * Infra (infra/modules/functionApp.bicep) sets exactly these; a test compares the two.
+ */
+
+const intIn = (name: string, min: number, max: number, dflt: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { message: `${name} must be a whole number between ${min} and ${max}` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `${name} must be at least ${min}` })
+        .max(max, { message: `${name} must be at most ${max}` }),
+    )
+    .prefault(String(dflt));
+
+const numIn = (name: string, min: number, max: number, dflt: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, { message: `${name} must be a number between ${min} and ${max}` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, { message: `${name} must be at least ${min}` })
+        .max(max, { message: `${name} must be at most ${max}` }),
+    )
+    .prefault(String(dflt));
+
+const bool = (name: string) =>
+  z
+    .enum(['true', 'false', '1', '0'], { message: `${name} must be true or false` })
+    .transform((v) => v === 'true' || v === '1')
+    .prefault('false');
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+/** NCRONTAB with six fields (seconds first), or an Azure Functions TimeSpan like 00:05:00. */
+const NCRONTAB = /^(\S+\s+){5}\S+$/;
+
+export const SETTINGS_SHAPE = {
+  ARCMON_CLOUD: z.enum(CLOUDS, { message: `ARCMON_CLOUD must be one of ${CLOUDS.join(', ')}` }).default('AzureCloud'),
+  ARCMON_REGION: z
+    .string({ message: 'ARCMON_REGION is required: set it to the Azure region of your Arc resources, e.g. eastus' })
+    .trim()
+    .regex(/^[a-z0-9]+$/, {
+      message: 'ARCMON_REGION must be a region name such as eastus or westeurope (lower case, no spaces)',
+    }),
+  ARCMON_SITE: z
+    .string({ message: 'ARCMON_SITE is required: name the network this monitor watches from, e.g. hub-westeurope' })
+    .trim()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+      message: 'ARCMON_SITE must be 1-63 letters, digits, dot, dash or underscore, starting with a letter or digit',
+    }),
+  ARCMON_SCENARIOS: z
+    .string()
+    .trim()
+    .default('servers')
+    .transform((v, ctx) => {
+      const parts = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const allowed = [...SCENARIOS, 'all'] as string[];
+      for (const p of parts) {
+        if (!allowed.includes(p)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `ARCMON_SCENARIOS: unknown scenario "${p}"; use a comma list of ${allowed.join(', ')}`,
+          });
+        }
+      }
+      return parts;
+    }),
+  /** The user endpoint configuration (same JSON as `arcmon check --endpoints FILE`), inline. */
+  ARCMON_ENDPOINTS_JSON: optionalText,
+  PROBE_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(NCRONTAB, { message: 'PROBE_SCHEDULE must be a six-field NCRONTAB expression such as "0 */5 * * * *"' })
+    .default('0 */5 * * * *'),
+  ARCMON_RETENTION_DAYS: intIn('ARCMON_RETENTION_DAYS', 1, 3650, 30),
+  ARCMON_OPEN_AFTER: intIn('ARCMON_OPEN_AFTER', 1, 100, 2),
+  ARCMON_RESOLVE_AFTER: intIn('ARCMON_RESOLVE_AFTER', 1, 100, 2),
+  ARCMON_LATENCY_RATIO: numIn('ARCMON_LATENCY_RATIO', 1, 100, 3),
+  ARCMON_LATENCY_FLOOR_MS: intIn('ARCMON_LATENCY_FLOOR_MS', 0, 600_000, 250),
+  ARCMON_TIMEOUT_MS: intIn('ARCMON_TIMEOUT_MS', 100, 120_000, 10_000),
+  ARCMON_CONCURRENCY: intIn('ARCMON_CONCURRENCY', 1, 1024, 32),
+  ARCMON_SLOW_MS: intIn('ARCMON_SLOW_MS', 1, 600_000, 3000),
+  ARCMON_CERT_EXPIRY_DAYS: intIn('ARCMON_CERT_EXPIRY_DAYS', 0, 365, 14),
+  ARCMON_CLOCK_SKEW_MS: intIn('ARCMON_CLOCK_SKEW_MS', 1, 3_600_000, 1000),
+  ARCMON_PRIVATE_LINK: bool('ARCMON_PRIVATE_LINK'),
+  ARCMON_DNS_SERVER: optionalText,
+  ARCMON_PROXY: optionalText.pipe(
+    z.url({ message: 'ARCMON_PROXY must be a URL such as http://proxy.contoso.com:3128' }).optional(),
+  ),
+  ARCMON_EXPECTED_ROOTS_PEM: optionalText,
+  /** https://<account>.table.core.windows.net (or the cloud's equivalent). Managed identity is used. */
+  ARCMON_TABLE_ENDPOINT: optionalText.pipe(
+    z
+      .url({ message: 'ARCMON_TABLE_ENDPOINT must be a URL such as https://myaccount.table.core.windows.net' })
+      .optional(),
+  ),
+  /** For Azurite or on-premises sites only; never set in Azure (shared keys are disabled there). */
+  ARCMON_STORAGE_CONNECTION_STRING: optionalText,
+  ARCMON_TABLE_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z][A-Za-z0-9]{0,30}$/, {
+      message: 'ARCMON_TABLE_PREFIX must be 1-31 letters or digits, starting with a letter',
+    })
+    .default('arcmon'),
+  /** Client id of the user-assigned managed identity (tables and Application Insights ingestion). */
+  AZURE_CLIENT_ID: optionalText,
+  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
+  HTTPS_PROXY: optionalText,
+  NO_PROXY: optionalText,
+} as const;
+
+/** Settings the Functions host itself owns; the template may set them and the monitor does not read them. */
+export const HOST_OWNED_SETTINGS = [
+  'AzureWebJobsStorage__accountName',
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__queueServiceUri',
+  'AzureWebJobsStorage__tableServiceUri',
+  'AzureWebJobsStorage__credential',
+  'AzureWebJobsStorage__clientId',
+  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+  'AzureFunctionsJobHost__logging__logLevel__default',
+] as const;
+
+export const settingsSchema = z.object(SETTINGS_SHAPE).superRefine((s, ctx) => {
+  if (!s.ARCMON_TABLE_ENDPOINT && !s.ARCMON_STORAGE_CONNECTION_STRING) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ARCMON_TABLE_ENDPOINT'],
+      message:
+        'ARCMON_TABLE_ENDPOINT is required in Azure (https://<account>.table.core.windows.net, used with the managed identity); locally set ARCMON_STORAGE_CONNECTION_STRING instead',
+    });
+  }
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+export const KNOWN_SETTINGS: readonly string[] = Object.keys(SETTINGS_SHAPE);
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid monitor settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/**
+ * Parses the monitor settings from an environment map. Reports every problem at once; unknown ARCMON_*
+ * variables are problems too (they are almost always typos).
+ */
+export function parseSettings(env: Record<string, string | undefined>): Settings {
+  const picked: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) continue;
+    if (k in SETTINGS_SHAPE) picked[k] = v;
+    else if (k.startsWith('ARCMON_'))
+      problems.push(
+        `${k}: unknown setting; known ones are ${KNOWN_SETTINGS.filter((n) => n.startsWith('ARCMON_')).join(', ')}`,
+      );
+  }
+  const parsed = settingsSchema.safeParse(picked);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = issue.path.join('.') || 'settings';
+      problems.push(issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new SettingsError(problems);
+  return parsed.data;
+}

@@ -1,0 +1,253 @@
+import type { Target } from '../catalog/types';
+
+/** Where a probe broke. */
+export type Phase = 'config' | 'dns' | 'connect' | 'proxy' | 'tls' | 'http' | 'ntp';
+
+/** Effect of a finding on the verdict. */
+export type Severity = 'blocking' | 'degrading';
+
+interface CodeInfo {
+  phase: Phase;
+  /** Default effect; TLS_INTERCEPTED is decided per target (see layered probe). */
+  severity: Severity;
+  /** One line for people: what it means and what to look at. */
+  meaning: string;
+}
+
+/**
+ * The closed set of failure codes. Stable strings: they are stored in tables, sent to Application Insights
+ * and used by alert rules. Add codes only at the end; never rename one.
+ */
+export const FAILURE_CODES = {
+  WILDCARD_UNRESOLVED: {
+    phase: 'config',
+    severity: 'blocking',
+    meaning: 'wildcard host has no concrete name; set the named option',
+  },
+  DNS_NXDOMAIN: { phase: 'dns', severity: 'blocking', meaning: 'the DNS server says the name does not exist' },
+  DNS_NO_ADDRESS: { phase: 'dns', severity: 'blocking', meaning: 'the name exists but has no A or AAAA record' },
+  DNS_SERVFAIL: { phase: 'dns', severity: 'blocking', meaning: 'the DNS server failed or refused to answer' },
+  DNS_TIMEOUT: { phase: 'dns', severity: 'blocking', meaning: 'no answer from the DNS server in time' },
+  DNS_BAD_RESPONSE: { phase: 'dns', severity: 'blocking', meaning: 'the DNS answer could not be parsed' },
+  PRIVATE_LINK_BYPASSED: {
+    phase: 'dns',
+    severity: 'blocking',
+    meaning: 'private-link endpoint resolved to a public address',
+  },
+  TCP_REFUSED: {
+    phase: 'connect',
+    severity: 'blocking',
+    meaning: 'connection refused: a firewall rejects it or nothing listens',
+  },
+  TCP_TIMEOUT: {
+    phase: 'connect',
+    severity: 'blocking',
+    meaning: 'no answer to the connection attempt: a firewall drops it',
+  },
+  NET_UNREACHABLE: {
+    phase: 'connect',
+    severity: 'blocking',
+    meaning: 'no route to the address (network or host unreachable)',
+  },
+  CONNECTION_RESET: { phase: 'tls', severity: 'blocking', meaning: 'the peer or a middlebox reset the connection' },
+  PROXY_UNREACHABLE: { phase: 'proxy', severity: 'blocking', meaning: 'the proxy itself could not be reached' },
+  PROXY_AUTH_REQUIRED: { phase: 'proxy', severity: 'blocking', meaning: 'the proxy demands authentication (407)' },
+  PROXY_REFUSED: { phase: 'proxy', severity: 'blocking', meaning: 'the proxy refused to open a tunnel to this host' },
+  PROXY_BAD_RESPONSE: {
+    phase: 'proxy',
+    severity: 'blocking',
+    meaning: 'the proxy answered something that is not HTTP',
+  },
+  PROXY_TIMEOUT: { phase: 'proxy', severity: 'blocking', meaning: 'the proxy did not answer the CONNECT in time' },
+  TLS_HANDSHAKE_FAILED: { phase: 'tls', severity: 'blocking', meaning: 'the TLS handshake failed' },
+  TLS_TIMEOUT: { phase: 'tls', severity: 'blocking', meaning: 'the TLS handshake did not finish in time' },
+  TLS_VERSION_BELOW_1_2: {
+    phase: 'tls',
+    severity: 'degrading',
+    meaning: 'the server negotiates only TLS older than 1.2',
+  },
+  CERT_EXPIRED: { phase: 'tls', severity: 'blocking', meaning: 'the server certificate has expired' },
+  CERT_NOT_YET_VALID: {
+    phase: 'tls',
+    severity: 'blocking',
+    meaning: 'the server certificate is not valid yet (check the clock)',
+  },
+  CERT_NAME_MISMATCH: { phase: 'tls', severity: 'blocking', meaning: 'the certificate does not cover the host name' },
+  CERT_UNTRUSTED: { phase: 'tls', severity: 'blocking', meaning: 'the chain does not lead to a trusted root' },
+  TLS_INTERCEPTED: {
+    phase: 'tls',
+    severity: 'degrading',
+    meaning: 'the chain ends at a root that is not Azure’s: TLS inspection',
+  },
+  CERT_NEAR_EXPIRY: { phase: 'tls', severity: 'degrading', meaning: 'the server certificate expires soon' },
+  HTTP_TIMEOUT: { phase: 'http', severity: 'blocking', meaning: 'no HTTP response in time' },
+  HTTP_PROTOCOL_ERROR: { phase: 'http', severity: 'blocking', meaning: 'the peer did not answer with valid HTTP' },
+  SLOW_RESPONSE: {
+    phase: 'http',
+    severity: 'degrading',
+    meaning: 'the endpoint answered, but slower than the threshold',
+  },
+  NTP_TIMEOUT: { phase: 'ntp', severity: 'blocking', meaning: 'no NTP answer over UDP 123 in time' },
+  NTP_BAD_RESPONSE: { phase: 'ntp', severity: 'blocking', meaning: 'the NTP answer was malformed or a kiss-of-death' },
+  CLOCK_SKEW: {
+    phase: 'ntp',
+    severity: 'degrading',
+    meaning: 'the local clock differs from the time server beyond the threshold',
+  },
+  DEADLINE_EXCEEDED: { phase: 'config', severity: 'blocking', meaning: 'the probe did not finish within its deadline' },
+} as const satisfies Record<string, CodeInfo>;
+
+export type FailureCode = keyof typeof FAILURE_CODES;
+export const FAILURE_CODE_LIST = Object.keys(FAILURE_CODES) as FailureCode[];
+
+/** One thing a probe found wrong. */
+export interface Finding {
+  code: FailureCode;
+  phase: Phase;
+  severity: Severity;
+  /** Human reason, specific to this target (e.g. "refused by 10.0.0.4:443"). */
+  message: string;
+}
+
+export type Verdict = 'reachable' | 'degraded' | 'blocked' | 'skipped';
+
+export type AddressScope = 'private' | 'public' | 'loopback' | 'link-local' | 'cgnat' | 'unspecified';
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+  scope: AddressScope;
+}
+
+export interface DnsFacts {
+  addresses: ResolvedAddress[];
+  /** Server used (`system` for the OS resolver). */
+  server: string;
+  /** True when the name was resolved only for reporting (an explicit proxy resolves it for us). */
+  informational?: boolean;
+}
+
+export interface CertificateFacts {
+  subject: string;
+  issuer: string;
+  /** DNS names from subjectAltName. */
+  sans: string[];
+  validFrom: string;
+  validTo: string;
+  /** Uppercase hex with colons, as Node's `fingerprint256`. */
+  fingerprint256: string;
+  serialNumber: string;
+}
+
+export interface TlsFacts {
+  sni: string;
+  protocol: string;
+  cipher: string;
+  leaf: CertificateFacts;
+  /** Leaf first, root last (as far as the peer sent it and the trust store completed it). */
+  chain: CertificateFacts[];
+  root: CertificateFacts & { genuine: boolean };
+  /** Set when the root is not a genuine Azure root: the CA that re-signed the traffic. */
+  interceptedBy?: string;
+  daysToExpiry: number;
+}
+
+export interface HttpFacts {
+  status: number;
+  /** Bytes of body read (bounded). */
+  bodyBytes: number;
+  server?: string;
+}
+
+export interface NtpFacts {
+  /** Local clock minus server clock would be -offset; offset is what to add to local time. */
+  offsetMs: number;
+  stratum: number;
+  roundTripMs: number;
+  referenceId?: string;
+}
+
+/** Per-phase durations in milliseconds; absent where the phase did not run. */
+export interface PhaseTimings {
+  dns?: number;
+  connect?: number;
+  proxy?: number;
+  tls?: number;
+  firstByte?: number;
+  ntp?: number;
+  total: number;
+}
+
+/** One layered result per target. */
+export interface ProbeResult {
+  targetId: string;
+  host: string;
+  port: number;
+  transport: 'tcp' | 'udp';
+  verdict: Verdict;
+  /** The finding that decided the verdict (first blocking, else first degrading); absent when reachable. */
+  failure?: Finding;
+  findings: Finding[];
+  timings: PhaseTimings;
+  dns?: DnsFacts;
+  /** The address actually connected to (the proxy's, when one is used). */
+  connectedAddress?: string;
+  tls?: TlsFacts;
+  http?: HttpFacts;
+  ntp?: NtpFacts;
+  /** Proxy URL used, credentials removed; absent when direct. */
+  proxy?: string;
+  startedAt: string;
+}
+
+/** DNS resolution as the probes need it. Errors are data. */
+export type DnsAnswer =
+  | { ok: true; addresses: string[] }
+  | {
+      ok: false;
+      code: 'DNS_NXDOMAIN' | 'DNS_NO_ADDRESS' | 'DNS_SERVFAIL' | 'DNS_TIMEOUT' | 'DNS_BAD_RESPONSE';
+      message: string;
+    };
+
+export interface Resolver {
+  /** Label for reports: `system` or `ip:port`. */
+  readonly label: string;
+  resolve(host: string, family: 4 | 6, signal: AbortSignal): Promise<DnsAnswer>;
+}
+
+export interface ProxyConfig {
+  /** http://[user:pass@]host:port */
+  url: URL;
+  /** NO_PROXY entries: host names, `.suffix`, `*`, IPs, CIDRs. */
+  noProxy: string[];
+}
+
+export interface TrustConfig {
+  /** CA certificates (PEM) used to verify chains: Node's store plus NODE_EXTRA_CA_CERTS plus extras. */
+  ca: string[];
+  /** SHA-256 fingerprints (uppercase, colon-separated) of roots that count as genuine Azure roots. */
+  genuineRoots: ReadonlySet<string>;
+}
+
+export interface ProbeThresholds {
+  /** A response slower than this (first byte after TLS) is degraded. Default 3000. */
+  slowMs: number;
+  /** A certificate expiring within this many days is degraded. Default 14. */
+  certExpiryWarnDays: number;
+  /** Absolute clock offset beyond which NTP is degraded. Default 1000 (ms). */
+  clockSkewMs: number;
+}
+
+/** Everything a probe needs; built once per cycle by the runner. */
+export interface ProbeContext {
+  resolver: Resolver;
+  trust: TrustConfig;
+  proxy?: ProxyConfig;
+  privateLinkMode: boolean;
+  thresholds: ProbeThresholds;
+  /** Cap on HTTP body bytes read. Default 4096. */
+  maxBodyBytes: number;
+  now: () => Date;
+}
+
+export type ProbeFn = (target: Target, ctx: ProbeContext, signal: AbortSignal) => Promise<ProbeResult>;
