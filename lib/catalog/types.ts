@@ -91,6 +91,8 @@ export interface CatalogEntry {
   /** Whether the consumer tolerates TLS inspection. The resource bridge does not; the agent does. */
   inspection: 'tolerated' | 'not-tolerated';
   source: EntrySource;
+  /** HTTP path requested after TLS (user endpoints may set it). Default: `/`. */
+  httpPath?: string;
 }
 
 /** A concrete host:port the cycle probes, merged from every catalog entry that needs it. */
@@ -125,9 +127,19 @@ export interface SkippedTarget {
   entryId: string;
   hostPattern: string;
   requirement: Requirement;
+  /** Port of the wildcard row. Default 443. */
+  port?: number;
   reason: string;
   /** The setting / CLI flag / config key that would make it concrete. */
   fix: string;
+  /** Every selected entry with this pattern (the first is `entryId`). Set by `expandTargets`. */
+  entryIds?: string[];
+  /** Transport the concrete hosts would be probed on (with `port`). Set by `expandTargets`. */
+  transport?: Transport;
+  /** Union over `entryIds`, as on a Target. Set by `expandTargets`. */
+  agents?: Agent[];
+  scenarios?: Scenario[];
+  purpose?: string;
 }
 
 export interface ExpandedTargets {

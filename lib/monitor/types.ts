@@ -51,6 +51,8 @@ export type IncidentSeverity = 'high' | 'medium' | 'low';
 export interface ConditionCounter {
   failing: number;
   passing: number;
+  /** Cycle where the current failing streak began; absent while passing. Names the incident it opens. */
+  firstFailingCycleId?: string;
 }
 
 /** Latest state of one endpoint at one site (one row of the state table). */
