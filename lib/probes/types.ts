@@ -244,6 +244,11 @@ export interface ProbeContext {
   trust: TrustConfig;
   proxy?: ProxyConfig;
   privateLinkMode: boolean;
+  /**
+   * Extra CIDR ranges that count as private endpoint addresses under private-link mode, beyond RFC 1918 and
+   * fc00::/7 (VNets may use other space). Validated at the edge (`parsePrivateRanges`). Default none.
+   */
+  privateRanges?: string[];
   thresholds: ProbeThresholds;
   /** Cap on HTTP body bytes read. Default 4096. */
   maxBodyBytes: number;

@@ -1,0 +1,53 @@
+import { isIP } from 'node:net';
+import type { Target } from '../catalog/types';
+import { inCidr, parseCidr } from './addresses';
+import type { Cidr } from './addresses';
+import { finding } from './result';
+import type { DnsFacts, Finding } from './types';
+
+/** Options of {@link evaluatePrivateLink}. */
+export interface PrivateLinkOptions {
+  /**
+   * CIDR ranges that also count as private endpoint addresses, beyond RFC 1918 (10/8, 172.16/12, 192.168/16)
+   * and IPv6 unique local (fc00::/7). For networks whose VNets use other space (e.g. 100.64.0.0/10).
+   * Default none. Validate them at the edge with {@link parsePrivateRanges}: an invalid range throws here too.
+   */
+  privateRanges?: readonly string[];
+}
+
+/** Parses extra private ranges once (configuration); throws an Error naming the first invalid one. */
+export function parsePrivateRanges(ranges: readonly string[]): Cidr[] {
+  return ranges.map(parseCidr);
+}
+
+/**
+ * Under private-link mode, a target that must be private must resolve only to private endpoint addresses;
+ * any other address (public, CGNAT, loopback, link-local, 0.0.0.0 from a DNS filter) means the name bypasses
+ * the private endpoint, typically because on-premises DNS does not forward the `privatelink.` zone.
+ * Loopback is not private here: a private endpoint is never on the machine itself. Returns undefined when
+ * the mode is off, the target may be public, or DNS gave no address (DNS failures are reported by DNS).
+ */
+export function evaluatePrivateLink(
+  target: Pick<Target, 'host' | 'mustBePrivate'>,
+  facts: DnsFacts,
+  privateLinkMode: boolean,
+  options: PrivateLinkOptions = {},
+): Finding | undefined {
+  if (!privateLinkMode || !target.mustBePrivate) return undefined;
+  const extra = parsePrivateRanges(options.privateRanges ?? []);
+  const outside = facts.addresses.filter(
+    (a) => a.scope !== 'private' && !extra.some((range) => inCidr(a.address, range)),
+  );
+  if (outside.length === 0) return undefined;
+  const listed = outside.map((a) => `${a.address} (${a.scope})`).join(', ');
+  const labels = target.host.split('.');
+  // Azure names the private zone after the service's parent domain: gbl.his.arc.azure.com -> privatelink.his.arc.azure.com.
+  const hint =
+    isIP(target.host) === 0 && labels.length > 2
+      ? `; check that this DNS server answers from the privatelink.${labels.slice(1).join('.')} zone`
+      : '';
+  return finding(
+    'PRIVATE_LINK_BYPASSED',
+    `${target.host} resolved to ${listed} via ${facts.server}, not to a private endpoint address${hint}`,
+  );
+}
