@@ -1,0 +1,175 @@
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StoredEntity, StoredValue } from './entities';
+
+/** The three tables, in the order a cycle writes them. */
+export const TABLE_ROLES = ['history', 'state', 'incidents'] as const;
+export type TableRole = (typeof TABLE_ROLES)[number];
+
+/** One transaction's worth of entities: one table, one partition, at most 100 entities. */
+export interface PendingBatch {
+  role: TableRole;
+  partitionKey: string;
+  entities: StoredEntity[];
+}
+
+const FORMAT = 'arcmon-spool/1';
+
+interface SpoolFile extends PendingBatch {
+  format: typeof FORMAT;
+  cycleId: string;
+  spooledAt: string;
+}
+
+/** A batch waiting on disk. */
+export interface SpoolEntry {
+  path: string;
+  /** File name: `<cycle>.<role order>.<batch index>.json`, so names sort in write order. */
+  name: string;
+  role: TableRole;
+}
+
+/** A spool file that cannot be replayed. */
+export class SpoolFileError extends Error {
+  constructor(path: string, problem: string) {
+    super(`spool file ${path}: ${problem}`);
+    this.name = 'SpoolFileError';
+  }
+}
+
+/** File-system-safe, deterministic name part. */
+function safeName(value: string): string {
+  return value.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+function isStoredValue(v: unknown): v is StoredValue {
+  if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') return true;
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return o.type === 'Double' && typeof o.value === 'string';
+}
+
+function parseSpoolFile(path: string, text: string): SpoolFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new SpoolFileError(path, 'not valid JSON');
+  }
+  const f = raw as Partial<SpoolFile> | null;
+  if (f?.format !== FORMAT) throw new SpoolFileError(path, `unknown format (expected ${FORMAT})`);
+  if (!TABLE_ROLES.includes(f.role as TableRole)) throw new SpoolFileError(path, 'unknown table role');
+  if (typeof f.partitionKey !== 'string' || typeof f.cycleId !== 'string' || !Array.isArray(f.entities)) {
+    throw new SpoolFileError(path, 'missing partitionKey, cycleId or entities');
+  }
+  for (const e of f.entities as unknown[]) {
+    const entity = e as Record<string, unknown> | null;
+    if (
+      typeof entity !== 'object' ||
+      entity === null ||
+      entity.partitionKey !== f.partitionKey ||
+      typeof entity.rowKey !== 'string' ||
+      !Object.values(entity).every(isStoredValue)
+    ) {
+      throw new SpoolFileError(path, 'an entity is malformed');
+    }
+  }
+  return f as SpoolFile;
+}
+
+/**
+ * Batches the store could not write, kept as JSON files under `<root>/<site>/` until a flush writes them.
+ * Names are deterministic per cycle and batch, so spooling the same batch twice keeps one file.
+ */
+export class Spool {
+  constructor(readonly root: string) {}
+
+  /** Saves a batch atomically (write to a temporary file, then rename). Returns its path. */
+  async put(site: string, cycleId: string, index: number, batch: PendingBatch): Promise<string> {
+    const dir = join(this.root, safeName(site));
+    await mkdir(dir, { recursive: true });
+    const order = TABLE_ROLES.indexOf(batch.role);
+    const name = `${safeName(cycleId)}.${order}.${String(index).padStart(5, '0')}.json`;
+    const path = join(dir, name);
+    const file: SpoolFile = { format: FORMAT, cycleId, spooledAt: new Date().toISOString(), ...batch };
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(file));
+    await rename(tmp, path);
+    return path;
+  }
+
+  /** Every waiting batch, per site in write order; `site` limits the listing to one site. */
+  async list(site?: string): Promise<SpoolEntry[]> {
+    const siteDirs = site === undefined ? await this.siteDirs() : [safeName(site)];
+    const entries: SpoolEntry[] = [];
+    for (const dir of siteDirs) {
+      let names: string[];
+      try {
+        names = await readdir(join(this.root, dir));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+        const order = Number(/\.(\d)\.\d{5}\.json$/.exec(name)?.[1]);
+        const role = TABLE_ROLES[order];
+        if (role) entries.push({ path: join(this.root, dir, name), name, role });
+      }
+    }
+    return entries;
+  }
+
+  /** Reads a waiting batch. Throws {@link SpoolFileError} when the file cannot be replayed. */
+  async read(entry: SpoolEntry): Promise<PendingBatch & { cycleId: string }> {
+    const file = parseSpoolFile(entry.path, await readFile(entry.path, 'utf8'));
+    return { role: file.role, partitionKey: file.partitionKey, entities: file.entities, cycleId: file.cycleId };
+  }
+
+  async remove(entry: SpoolEntry): Promise<void> {
+    await rm(entry.path, { force: true });
+  }
+
+  /** Sets a file aside (`.rejected`) so it no longer blocks the spool, and keeps it for inspection. */
+  async reject(entry: SpoolEntry): Promise<void> {
+    await rename(entry.path, `${entry.path}.rejected`);
+  }
+
+  /**
+   * Keeps the spool under `limitBytes` by deleting the oldest history batches (state and incident batches are
+   * small and needed for correctness). Returns the number of history entities dropped.
+   */
+  async enforceLimit(limitBytes: number): Promise<number> {
+    const entries = await this.list();
+    const sizes = await Promise.all(entries.map(async (e) => (await stat(e.path)).size));
+    let total = sizes.reduce((a, b) => a + b, 0);
+    let dropped = 0;
+    const oldestHistoryFirst = entries
+      .map((e, i) => ({ e, size: sizes[i] ?? 0 }))
+      .filter((x) => x.e.role === 'history')
+      .sort((a, b) => (a.e.name < b.e.name ? -1 : a.e.name > b.e.name ? 1 : 0));
+    for (const { e, size } of oldestHistoryFirst) {
+      if (total <= limitBytes) break;
+      try {
+        dropped += (await this.read(e)).entities.length;
+      } catch {
+        // Unreadable: drop it all the same, it is the oldest.
+      }
+      await this.remove(e);
+      total -= size;
+    }
+    return dropped;
+  }
+
+  private async siteDirs(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.root, { withFileTypes: true });
+      return entries
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { CycleReport, EndpointState, Incident, RegressionOutcome } from '../monitor/types';
+
+/** What one `writeCycle` (or `flushSpool`) did. */
+export interface WriteStats {
+  /** Entities of this cycle written to the tables. */
+  entities: number;
+  /** HTTP requests sent during the call (retries included; spool flush included). */
+  requests: number;
+  /** Transactions of this cycle written to the tables. */
+  batches: number;
+  durationMs: number;
+  /** Batches of this cycle kept on disk because the store stayed unreachable; written by a later flush. */
+  spooled: { batches: number; entities: number };
+  /** Batches of earlier cycles written from the spool at the start of this call. */
+  flushed: { batches: number; entities: number };
+  /** Batches still waiting in the spool when the call returned. */
+  pendingSpoolBatches: number;
+  /** Spool files set aside as unwritable (malformed, or rejected by the service as invalid). */
+  rejectedSpoolBatches: number;
+  /** Oldest history entities dropped because the spool outgrew its size limit. */
+  droppedEntities: number;
+  /** Why the store was treated as unreachable, when it was. */
+  error?: string;
+}
+
+/** What `flushSpool` did. */
+export interface FlushStats {
+  batches: number;
+  entities: number;
+  requests: number;
+  /** Batches left in the spool (the store failed again part-way). */
+  pending: number;
+  rejected: number;
+  error?: string;
+}
+
+/** The latest picture: one row per endpoint and the incidents still open. */
+export interface LatestView {
+  states: EndpointState[];
+  openIncidents: Incident[];
+}
+
+/**
+ * The monitor's persistent memory: per-cycle history, latest state per endpoint and incidents.
+ * Implementations keep data when the backing store is down (see {@link WriteStats.spooled}).
+ */
+export interface MonitorStore {
+  /** Creates the tables when missing; safe to call every start. */
+  init(): Promise<void>;
+  /** Latest state of every endpoint of a site, keyed by target id. */
+  loadStates(site: string): Promise<Map<string, EndpointState>>;
+  loadOpenIncidents(site: string): Promise<Incident[]>;
+  /** Writes a cycle's results, the new states and the changed incidents. Idempotent per cycle id. */
+  writeCycle(report: CycleReport, outcome: RegressionOutcome): Promise<WriteStats>;
+  /** States and open incidents of one site, or of every site. */
+  latest(site?: string): Promise<LatestView>;
+  /**
+   * Deletes history partitions (site and hour) that ended before `olderThan`, in transactions of up to 100, at
+   * most `maxBatches` transactions per call (default 200, i.e. 20,000 entities); returns entities deleted.
+   * Sites are those present in the state table.
+   */
+  purgeHistory(olderThan: Date, opts?: { maxBatches?: number }): Promise<number>;
+  /** Writes batches left on disk by earlier outages. */
+  flushSpool(): Promise<FlushStats>;
+}
+
+/** One HTTP request the store sent (each retry is its own request). */
+export interface StoreRequestInfo {
+  /** Table the request addressed (`$batch` requests included). */
+  table: string;
+  method: string;
+  /** Path and query of the request URL. */
+  path: string;
+  /** HTTP status, absent when no response came back. */
+  status?: number;
+  /** Error code (e.g. ECONNREFUSED) when no response came back. */
+  error?: string;
+  durationMs: number;
+}
+
+/**
+ * The store's backing tables could not be reached and there is nothing known to fall back on. Callers decide:
+ * the runner can still probe and write (writes are spooled), but must not treat endpoints as new.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
