@@ -1,0 +1,131 @@
+import { X509Certificate } from 'node:crypto';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { CertificateFacts, TrustConfig } from './types';
+
+const DAY_MS = 86_400_000;
+/** Longest chain walked; real chains are 2-4 deep, this only stops loops. */
+const MAX_CHAIN = 10;
+
+/** Node renders names one attribute per line; facts show them on one line, as `CN=x, O=y`. */
+export function formatName(name: string): string {
+  return name
+    .split('\n')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .join(', ');
+}
+
+/** The value of one attribute (e.g. `CN`, `O`) of a distinguished name, as Node renders it. */
+export function nameAttribute(name: string, attribute: string): string | undefined {
+  for (const part of name.split(/\n|, (?=[A-Za-z.0-9]+=)/)) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim().toUpperCase() === attribute.toUpperCase()) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** How a CA is named to people: its CN, with its organisation when it has one (`Contoso Inspection CA (Contoso)`). */
+export function caDisplayName(subject: string): string {
+  const cn = nameAttribute(subject, 'CN');
+  const org = nameAttribute(subject, 'O');
+  if (cn === undefined) return formatName(subject);
+  return org === undefined || org === cn ? cn : `${cn} (${org})`;
+}
+
+/** DNS names of the subjectAltName extension. */
+export function dnsNames(cert: X509Certificate): string[] {
+  return (cert.subjectAltName ?? '')
+    .split(/,\s*/)
+    .filter((entry) => entry.startsWith('DNS:'))
+    .map((entry) => entry.slice(4));
+}
+
+/** The facts a result keeps about one certificate. */
+export function certificateFacts(cert: X509Certificate): CertificateFacts {
+  return {
+    subject: formatName(cert.subject),
+    issuer: formatName(cert.issuer),
+    sans: dnsNames(cert),
+    validFrom: new Date(cert.validFrom).toISOString(),
+    validTo: new Date(cert.validTo).toISOString(),
+    fingerprint256: cert.fingerprint256,
+    serialNumber: cert.serialNumber,
+  };
+}
+
+/** Self-signed: issued by itself and its signature verifies with its own key. */
+export function isSelfSigned(cert: X509Certificate): boolean {
+  return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+}
+
+function issuedBy(child: X509Certificate, issuer: X509Certificate): boolean {
+  return child.checkIssued(issuer) && child.verify(issuer.publicKey);
+}
+
+/**
+ * The peer's chain, leaf first, as Node assembled it (peer-sent certificates in issuance order, completed
+ * from the connection's CA store where it could). Empty when the peer sent no certificate.
+ */
+export function peerChain(socket: TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  const seen = new Set<string>();
+  let current: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (current?.raw !== undefined && chain.length < MAX_CHAIN && !seen.has(current.fingerprint256)) {
+    seen.add(current.fingerprint256);
+    chain.push(new X509Certificate(current.raw));
+    current = current.issuerCertificate;
+  }
+  return chain;
+}
+
+// Parsing a whole CA store costs tens of milliseconds; a TrustConfig is built once per cycle, so parse it once.
+const parsedStores = new WeakMap<TrustConfig, Map<string, X509Certificate[]>>();
+
+function storeBySubject(trust: TrustConfig): Map<string, X509Certificate[]> {
+  let bySubject = parsedStores.get(trust);
+  if (bySubject === undefined) {
+    bySubject = new Map();
+    for (const pem of trust.ca) {
+      let cert: X509Certificate;
+      try {
+        cert = new X509Certificate(pem);
+      } catch {
+        continue;
+      }
+      const list = bySubject.get(cert.subject) ?? [];
+      list.push(cert);
+      bySubject.set(cert.subject, list);
+    }
+    parsedStores.set(trust, bySubject);
+  }
+  return bySubject;
+}
+
+/**
+ * Completes a chain up to its root: while the last certificate is not self-signed, looks its issuer up in
+ * `trust.ca` by subject and signature, so a server that omits the root still yields the root's fingerprint.
+ * Returns the chain unchanged (ending at the topmost certificate known) when the issuer is not in the store.
+ */
+export function completeChain(chain: readonly X509Certificate[], trust: TrustConfig): X509Certificate[] {
+  const completed = [...chain];
+  while (completed.length > 0 && completed.length < MAX_CHAIN) {
+    const top = completed[completed.length - 1];
+    if (top === undefined || isSelfSigned(top)) break;
+    const issuer = storeBySubject(trust)
+      .get(top.issuer)
+      ?.find((candidate) => issuedBy(top, candidate));
+    if (issuer === undefined || completed.some((c) => c.fingerprint256 === issuer.fingerprint256)) break;
+    completed.push(issuer);
+  }
+  return completed;
+}
+
+/** Whether `cert` itself is one of the trusted CAs (same fingerprint). */
+export function isInStore(cert: X509Certificate, trust: TrustConfig): boolean {
+  return (storeBySubject(trust).get(cert.subject) ?? []).some((c) => c.fingerprint256 === cert.fingerprint256);
+}
+
+/** Whole days from `now` until the certificate expires; negative once expired. */
+export function daysToExpiry(cert: X509Certificate | CertificateFacts, now: Date): number {
+  return Math.floor((Date.parse(cert.validTo) - now.getTime()) / DAY_MS);
+}
