@@ -8,4 +8,4 @@ if (!fs.existsSync(bundle)) {
   process.stderr.write('arcmon: dist/cli.js is missing; run `npm run build` in ' + path.dirname(__dirname) + '\n');
   process.exit(2);
 }
-require(bundle);
+require(bundle).runMain();

@@ -1,5 +1,7 @@
 // Bundles the Functions app and the CLI into CommonJS files under dist/ with esbuild.
-// One file each keeps cold start short (no module-resolution walk over node_modules at start).
+// One file each keeps cold start short (no module-resolution walk over node_modules at start). The Application
+// Insights SDK is its own bundle (dist/appInsights.js), loaded only when telemetry is configured: `arcmon check`
+// and a monitor without telemetry never parse it.
 import { build } from 'esbuild';
 
 const common = {
@@ -10,7 +12,28 @@ const common = {
   sourcemap: true,
   logLevel: 'warning',
   legalComments: 'none',
+  // Provided by the Functions worker at run time; @azure/functions requires it lazily.
+  external: ['@azure/functions-core'],
 };
 
-await build({ ...common, entryPoints: { 'functions/index': 'functions/index.ts' }, outdir: 'dist' });
-await build({ ...common, entryPoints: { cli: 'lib/cli/main.ts' }, outdir: 'dist' });
+/** Points imports of lib/telemetry/appInsights at the separate bundle, relative to the importing bundle. */
+const telemetryApart = (relative) => ({
+  name: 'telemetry-apart',
+  setup(b) {
+    b.onResolve({ filter: /telemetry\/appInsights$/ }, () => ({ path: relative, external: true }));
+  },
+});
+
+await build({ ...common, entryPoints: { appInsights: 'lib/telemetry/appInsights.ts' }, outdir: 'dist' });
+await build({
+  ...common,
+  entryPoints: { 'functions/index': 'functions/index.ts' },
+  outdir: 'dist',
+  plugins: [telemetryApart('../appInsights.js')],
+});
+await build({
+  ...common,
+  entryPoints: { cli: 'lib/cli/main.ts' },
+  outdir: 'dist',
+  plugins: [telemetryApart('./appInsights.js')],
+});

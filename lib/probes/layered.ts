@@ -134,7 +134,9 @@ async function direct(
     return undefined;
   }
   result.dns = resolution.facts;
-  const bypassed = evaluatePrivateLink(target, resolution.facts, ctx.privateLinkMode);
+  const bypassed = evaluatePrivateLink(target, resolution.facts, ctx.privateLinkMode, {
+    ...(ctx.privateRanges ? { privateRanges: ctx.privateRanges } : {}),
+  });
   if (bypassed) findings.push(bypassed);
 
   const address = firstAddress(resolution.facts);

@@ -21,10 +21,14 @@ export interface NtpTestServerOptions {
   stratum?: number;
   /** Default `ok`. */
   mode?: NtpTestMode;
+  /** A 127.0.0.0/8 address. Default `127.0.0.1`. */
+  host?: string;
+  /** Default 0 (any free port); 123 serves the catalog's time server as it is (root only). */
+  port?: number;
 }
 
 export interface NtpTestServer {
-  readonly host: '127.0.0.1';
+  readonly host: string;
   readonly port: number;
   /** Requests received, answered or not. */
   readonly requests: number;
@@ -47,7 +51,11 @@ export async function startNtpServer(options: NtpTestServerOptions = {}): Promis
   const stratum = options.stratum ?? 2;
   let requests = 0;
   const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(options.port ?? 0, host, () => resolve());
+  });
 
   socket.on('message', (request, peer) => {
     const received = Date.now() + skewMs;
@@ -78,7 +86,7 @@ export async function startNtpServer(options: NtpTestServerOptions = {}): Promis
   });
 
   return {
-    host: '127.0.0.1',
+    host,
     port: socket.address().port,
     get requests() {
       return requests;

@@ -50,8 +50,10 @@ export interface TlsServerOptions {
   responseDelayMs?: number;
   /** For `drip`. Default 1000. */
   dripIntervalMs?: number;
-  /** Default `127.0.0.1`. */
-  host?: '127.0.0.1' | '::1';
+  /** A loopback address (any of 127.0.0.0/8, or ::1). Default `127.0.0.1`. */
+  host?: string;
+  /** Default 0 (any free port). 443 on a 127.0.0.x address lets catalog targets be served as they are (root only). */
+  port?: number;
 }
 
 export interface RequestSeen {
@@ -204,7 +206,7 @@ export async function startTlsServer(opts: TlsServerOptions): Promise<TlsServer>
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => resolve());
+    server.listen(opts.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
 

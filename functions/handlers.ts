@@ -1,0 +1,100 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
+import { parseSettings, SettingsError, type Settings } from '../lib/config/settings';
+import { createDeps, type BuiltDeps } from '../lib/monitor/deps';
+import { inputsFromSettings, regressionConfigFromSettings } from '../lib/monitor/fromSettings';
+import { cycleSummary, runMonitorCycle, transitionLines } from '../lib/monitor/monitor';
+import { readExtraCa } from '../lib/monitor/setup';
+import { readFile } from 'node:fs/promises';
+
+/**
+ * Thin shells over lib/: parse settings at the edge, build dependencies once per process (reused across
+ * invocations while the settings stay the same), call the monitor.
+ */
+
+let cached: { key: string; deps: Promise<BuiltDeps> } | undefined;
+
+function depsFor(settings: Settings, context: InvocationContext): Promise<BuiltDeps> {
+  const key = JSON.stringify(settings);
+  if (!cached || cached.key !== key) {
+    const previous = cached;
+    cached = { key, deps: createDeps(settings, { log: (l) => context.log(l) }) };
+    void previous?.deps.then((d) => d.close()).catch(() => undefined);
+  }
+  return cached.deps.catch((err: unknown) => {
+    cached = undefined;
+    throw err;
+  });
+}
+
+/** Test seam for the process-wide cache: lets a test start from nothing. Not used by the host. */
+export async function resetHandlerState(): Promise<void> {
+  const c = cached;
+  cached = undefined;
+  if (c) await (await c.deps).close();
+}
+
+function settingsOrThrow(context: InvocationContext): Settings {
+  try {
+    return parseSettings(process.env);
+  } catch (err) {
+    if (err instanceof SettingsError) context.error(err.message);
+    throw err;
+  }
+}
+
+/** Timer: one monitor cycle. */
+export async function probeCycle(timer: Timer, context: InvocationContext): Promise<void> {
+  const settings = settingsOrThrow(context);
+  if (timer.isPastDue)
+    context.warn('probeCycle is running late (past due): the previous run overran or the host was down');
+  const deps = await depsFor(settings, context);
+  const inputs = inputsFromSettings(settings, {
+    extraCaPem: await readExtraCa(process.env),
+    ...(settings.ARCMON_EXPECTED_ROOTS_PEM
+      ? { expectedRootsPem: await readFile(settings.ARCMON_EXPECTED_ROOTS_PEM, 'utf8') }
+      : {}),
+  });
+  const result = await runMonitorCycle(
+    {
+      site: settings.ARCMON_SITE,
+      inputs,
+      concurrency: settings.ARCMON_CONCURRENCY,
+      regression: regressionConfigFromSettings(settings),
+    },
+    deps,
+    { pastDue: timer.isPastDue },
+  );
+  context.log(cycleSummary(result));
+  for (const line of transitionLines(result)) context.warn(line);
+}
+
+/** Timer (daily): deletes history older than ARCMON_RETENTION_DAYS. */
+export async function retention(_timer: Timer, context: InvocationContext): Promise<void> {
+  const settings = settingsOrThrow(context);
+  const deps = await depsFor(settings, context);
+  const cutoff = new Date(Date.now() - settings.ARCMON_RETENTION_DAYS * 86_400_000);
+  const deleted = await deps.store.purgeHistory(cutoff);
+  context.log(`retention: deleted ${deleted} history entities older than ${cutoff.toISOString()}`);
+}
+
+/** HTTP GET (function key): latest state of every endpoint and the open incidents. */
+export async function status(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  let settings: Settings;
+  try {
+    settings = parseSettings(process.env);
+  } catch (err) {
+    return { status: 500, jsonBody: { error: err instanceof Error ? err.message : String(err) } };
+  }
+  const deps = await depsFor(settings, context);
+  const site = request.query.get('site') ?? undefined;
+  const latest = await deps.store.latest(site);
+  return {
+    status: 200,
+    jsonBody: {
+      generatedAt: new Date().toISOString(),
+      site: site ?? 'all',
+      openIncidents: latest.openIncidents,
+      endpoints: latest.states,
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { app } from '@azure/functions';
+import { probeCycle, retention, status } from './handlers';
+
+// Registrations only; the handlers live in ./handlers and call into lib/.
+app.timer('probeCycle', {
+  schedule: '%PROBE_SCHEDULE%',
+  runOnStartup: false,
+  useMonitor: true,
+  handler: probeCycle,
+});
+
+app.timer('retention', {
+  schedule: '0 30 3 * * *',
+  runOnStartup: false,
+  handler: retention,
+});
+
+app.http('status', {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'status',
+  handler: status,
+});
+
+export { probeCycle, retention, status };

@@ -1,0 +1,102 @@
+import type { MonitorStore, WriteStats } from '../store';
+import type { TelemetrySink } from '../telemetry/sink';
+import type { ProbeFn } from '../probes/types';
+import { runCycle } from './cycle';
+import { evaluateCycle } from './regression';
+import { prepareCycle, type MonitorInputs } from './setup';
+import type { CycleReport, Incident, RegressionConfig, RegressionOutcome } from './types';
+
+/** What one monitor cycle needs to know. */
+export interface MonitorConfig {
+  site: string;
+  inputs: MonitorInputs;
+  concurrency: number;
+  regression: RegressionConfig;
+}
+
+/** Everything with side effects, built once at the edge (`createDeps`) and passed in. */
+export interface MonitorDeps {
+  store: MonitorStore;
+  telemetry: TelemetrySink;
+  probe: ProbeFn;
+  log: (line: string) => void;
+}
+
+export interface MonitorCycleOutcome {
+  report: CycleReport;
+  outcome: RegressionOutcome;
+  write: WriteStats;
+}
+
+/**
+ * One full monitor cycle: probe every target, compare with the stored state, persist history, state and incidents,
+ * and report availability, transitions and the cycle heartbeat. The sinks never influence probing: a store or
+ * telemetry failure is logged and the results are kept (the store spools them) for the next cycle.
+ */
+export async function runMonitorCycle(
+  cfg: MonitorConfig,
+  deps: MonitorDeps,
+  opts: { pastDue: boolean; signal?: AbortSignal; cycleId?: string },
+): Promise<MonitorCycleOutcome> {
+  const prepared = await prepareCycle(cfg.inputs);
+  for (const note of prepared.notes) deps.log(`note: ${note}`);
+  const report = await runCycle(prepared.expanded, {
+    site: cfg.site,
+    cloud: cfg.inputs.cloud,
+    region: cfg.inputs.region,
+    concurrency: cfg.concurrency,
+    timeoutMs: cfg.inputs.timeoutMs,
+    probe: deps.probe,
+    ctx: prepared.ctx,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.cycleId ? { cycleId: opts.cycleId } : {}),
+  });
+
+  let outcome: RegressionOutcome;
+  let openIncidents: Incident[] = [];
+  try {
+    const [previous, open] = await Promise.all([
+      deps.store.loadStates(cfg.site),
+      deps.store.loadOpenIncidents(cfg.site),
+    ]);
+    openIncidents = open;
+    outcome = evaluateCycle({ previous, openIncidents, report, config: cfg.regression });
+  } catch (err) {
+    // Without the previous state, transitions cannot be judged: judging from nothing would reset every counter and
+    // strand open incidents. The history is still stored (or spooled); transitions resume with the next cycle.
+    deps.log(`warning: previous state unavailable (${errorText(err)}); this cycle stores history only, no transitions`);
+    outcome = { states: [], incidents: [], transitions: [] };
+  }
+  const write = await deps.store.writeCycle(report, outcome);
+  const stillOpen = new Map(openIncidents.map((i) => [i.incidentId, i]));
+  for (const i of outcome.incidents) {
+    if (i.status === 'open') stillOpen.set(i.incidentId, i);
+    else stillOpen.delete(i.incidentId);
+  }
+  deps.telemetry.reportCycle(report, outcome, { pastDue: opts.pastDue, openIncidents: stillOpen.size });
+  try {
+    await deps.telemetry.flush();
+  } catch (err) {
+    deps.log(`warning: telemetry flush failed (${errorText(err)})`);
+  }
+  return { report, outcome, write };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One line per cycle for logs and the local runner. */
+export function cycleSummary(r: MonitorCycleOutcome): string {
+  const c = r.report.counts;
+  const w = r.write;
+  return `cycle ${r.report.cycleId} site=${r.report.site}: ${r.report.results.length} endpoints, ${c.reachable} reachable, ${c.degraded} degraded, ${c.blocked} blocked, ${c.skipped} skipped in ${r.report.durationMs} ms; stored ${w.entities} entities in ${w.requests} requests`;
+}
+
+export function transitionLines(r: MonitorCycleOutcome): string[] {
+  return r.outcome.transitions.map((t) =>
+    t.type === 'opened'
+      ? `INCIDENT OPENED [${t.incident.severity}] ${t.incident.kind} ${t.incident.targetId}: ${t.incident.failureCode ?? ''} ${t.incident.message}`
+      : `INCIDENT RESOLVED ${t.incident.kind} ${t.incident.targetId} (open since ${t.incident.openedAt})`,
+  );
+}

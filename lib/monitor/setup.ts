@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises';
+import type { LookupFunction } from 'node:net';
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import {
+  CATALOG,
+  applyUserConfig,
+  resolveScenarios,
+  expandTargets,
+  fetchNotificationAllowlist,
+  notificationAllowlistUrl,
+  type UserConfig,
+} from '../catalog';
+import { type Cloud, type ExpandedTargets, type Scenario } from '../catalog/types';
+import { buildTrust, createResolver, redactProxyUrl } from '../probes';
+import type { ProbeContext, ProbeThresholds, ProxyConfig, Resolver } from '../probes/types';
+
+/** Everything that decides what a cycle probes and how; produced from CLI flags or app settings. */
+export interface MonitorInputs {
+  cloud: Cloud;
+  /** Azure region of the Arc resources (e.g. `eastus`); empty = regional wildcards are skipped. */
+  region: string;
+  /** Scenario names; `all` selects every row for the cloud. Default `['servers']`. */
+  scenarios: string[];
+  userConfig?: UserConfig;
+  /** `ip[:port]`; absent = the system resolver (/etc/resolv.conf). */
+  dnsServer?: string;
+  proxy?: ProxyConfig;
+  privateLink: boolean;
+  /** PEM text of roots that count as genuine (sanctioned inspection, tests). */
+  expectedRootsPem?: string;
+  /** PEM texts trusted in addition to Node's store (NODE_EXTRA_CA_CERTS contents). */
+  extraCaPem: string[];
+  timeoutMs: number;
+  thresholds: ProbeThresholds;
+  /** Fetch the notification service allowlist for `azgn*` hosts when none are configured. Default true. */
+  fetchAllowlist: boolean;
+}
+
+export interface PreparedCycle {
+  expanded: ExpandedTargets;
+  ctx: ProbeContext;
+  scenarios: Scenario[] | 'all';
+  /** What happened to the allowlist fetch, for the report. */
+  notes: string[];
+}
+
+export const DEFAULT_THRESHOLDS: ProbeThresholds = { slowMs: 3000, certExpiryWarnDays: 14, clockSkewMs: 1000 };
+
+/** Reads NODE_EXTRA_CA_CERTS the way Node does at start, so our own chain checks trust the same CAs. */
+export async function readExtraCa(env: Record<string, string | undefined>): Promise<string[]> {
+  const file = env.NODE_EXTRA_CA_CERTS;
+  if (!file) return [];
+  try {
+    return [await readFile(file, 'utf8')];
+  } catch {
+    return [];
+  }
+}
+
+/** A `lookup` for sockets that resolves through our resolver, so every name goes to the configured DNS server. */
+export function lookupVia(resolver: Resolver, timeoutMs: number): LookupFunction {
+  return (hostname, options, callback) => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    void (async () => {
+      const v4 = await resolver.resolve(hostname, 4, signal);
+      const answer = v4.ok ? v4 : await resolver.resolve(hostname, 6, signal);
+      if (!answer.ok || answer.addresses.length === 0) {
+        const err = Object.assign(new Error(`${hostname}: ${answer.ok ? 'no address' : answer.message}`), {
+          code: 'ENOTFOUND',
+        });
+        callback(err, '', 4);
+        return;
+      }
+      const family = answer === v4 ? 4 : 6;
+      if ((options as { all?: boolean }).all) {
+        (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(
+          null,
+          answer.addresses.map((address) => ({ address, family })),
+        );
+      } else {
+        callback(null, answer.addresses[0] as string, family);
+      }
+    })();
+  };
+}
+
+function allowlistDispatcher(inputs: MonitorInputs, resolver: Resolver, ca: string[]): Dispatcher {
+  if (inputs.proxy) {
+    return new ProxyAgent({ uri: inputs.proxy.url.toString(), requestTls: { ca } });
+  }
+  return new Agent({ connect: { lookup: lookupVia(resolver, inputs.timeoutMs), ca } });
+}
+
+/**
+ * Turns inputs into the targets and probe context of a cycle. The only network call here is the notification
+ * allowlist (when `azgn*` hosts are not configured); its failure is a note and a skipped target, never an error.
+ */
+export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle> {
+  const scenarios = resolveScenarios(
+    inputs.scenarios.length > 0 ? inputs.scenarios : (inputs.userConfig?.scenarios ?? []),
+  );
+  const resolver = createResolver({ server: inputs.dnsServer, timeoutMs: inputs.timeoutMs });
+  const trust = buildTrust({ extraCaPem: inputs.extraCaPem, expectedRootsPem: inputs.expectedRootsPem });
+  const entries = inputs.userConfig ? applyUserConfig(CATALOG, inputs.userConfig) : [...CATALOG];
+  const wildcards = { ...(inputs.userConfig?.wildcards ?? {}) };
+  const notes: string[] = [];
+  let allowlistProblem: string | undefined;
+
+  const needsAllowlist =
+    inputs.fetchAllowlist &&
+    inputs.region !== '' &&
+    !wildcards.notificationHosts?.length &&
+    expandTargets(entries, { cloud: inputs.cloud, region: inputs.region, scenarios, wildcards }).skipped.some((s) =>
+      s.hostPattern.startsWith('azgn*'),
+    );
+  if (needsAllowlist) {
+    const url = notificationAllowlistUrl(inputs.cloud, inputs.region);
+    const dispatcher = allowlistDispatcher(inputs, resolver, trust.ca);
+    try {
+      const got = await fetchNotificationAllowlist(url, { dispatcher, signal: AbortSignal.timeout(inputs.timeoutMs) });
+      if (got.ok) {
+        wildcards.notificationHosts = got.hosts;
+        notes.push(`notification allowlist: ${got.hosts.length} host(s) from ${url}`);
+      } else {
+        allowlistProblem = `the allowlist at ${url} could not be read: ${got.message}`;
+        notes.push(`notification allowlist unavailable (${got.message}); azgn* hosts skipped`);
+      }
+    } finally {
+      await dispatcher.close();
+    }
+  }
+
+  const expanded = expandTargets(entries, {
+    cloud: inputs.cloud,
+    region: inputs.region,
+    scenarios,
+    wildcards,
+    ...(allowlistProblem ? { notificationAllowlistProblem: allowlistProblem } : {}),
+  });
+  const ctx: ProbeContext = {
+    resolver,
+    trust,
+    privateLinkMode: inputs.privateLink,
+    thresholds: inputs.thresholds,
+    maxBodyBytes: 4096,
+    now: () => new Date(),
+    ...(inputs.proxy ? { proxy: inputs.proxy } : {}),
+  };
+  if (inputs.proxy) notes.push(`proxy: ${redactProxyUrl(inputs.proxy.url)}`);
+  return { expanded, ctx, scenarios, notes };
+}
