@@ -90,7 +90,12 @@ function errorText(err: unknown): string {
 export function cycleSummary(r: MonitorCycleOutcome): string {
   const c = r.report.counts;
   const w = r.write;
-  return `cycle ${r.report.cycleId} site=${r.report.site}: ${r.report.results.length} endpoints, ${c.reachable} reachable, ${c.degraded} degraded, ${c.blocked} blocked, ${c.skipped} skipped in ${r.report.durationMs} ms; stored ${w.entities} entities in ${w.requests} requests`;
+  const stored = [`stored ${w.entities} entities in ${w.requests} requests`];
+  if (w.flushed.entities > 0) stored.push(`wrote ${w.flushed.entities} spooled entities of earlier cycles`);
+  if (w.spooled.entities > 0)
+    stored.push(`SPOOLED ${w.spooled.entities} entities (table store unreachable: ${w.error ?? 'unknown'})`);
+  if (w.droppedEntities > 0) stored.push(`DROPPED ${w.droppedEntities} old history entities (spool full)`);
+  return `cycle ${r.report.cycleId} site=${r.report.site}: ${r.report.results.length} endpoints, ${c.reachable} reachable, ${c.degraded} degraded, ${c.blocked} blocked, ${c.skipped} skipped in ${r.report.durationMs} ms; ${stored.join('; ')}`;
 }
 
 export function transitionLines(r: MonitorCycleOutcome): string[] {
