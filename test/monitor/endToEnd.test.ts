@@ -85,7 +85,7 @@ async function rows(
   const out: Record<string, unknown>[] = [];
   const filter =
     table === 'History' ? `PartitionKey ge '${site}|' and PartitionKey lt '${site}|~'` : `PartitionKey eq '${site}'`;
-  for await (const e of client.listEntities({ queryOptions: { filter } })) out.push(e as Record<string, unknown>);
+  for await (const e of client.listEntities({ queryOptions: { filter } })) out.push(e);
   return out;
 }
 
