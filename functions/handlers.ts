@@ -1,8 +1,9 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
 import { parseSettings, SettingsError, type Settings } from '../lib/config/settings';
-import { createDeps, type BuiltDeps } from '../lib/monitor/deps';
+import type { BuiltDeps } from '../lib/monitor/deps';
+import { probeTarget } from '../lib/probes';
 import { inputsFromSettings, regressionConfigFromSettings } from '../lib/monitor/fromSettings';
-import { cycleSummary, runMonitorCycle, transitionLines } from '../lib/monitor/monitor';
+import { cycleSummary, probeSite, recordCycle, transitionLines, type MonitorConfig } from '../lib/monitor/monitor';
 import { readExtraCa } from '../lib/monitor/setup';
 import { readFile } from 'node:fs/promises';
 
@@ -17,7 +18,14 @@ function depsFor(settings: Settings, context: InvocationContext): Promise<BuiltD
   const key = JSON.stringify(settings);
   if (!cached || cached.key !== key) {
     const previous = cached;
-    cached = { key, deps: createDeps(settings, { log: (l) => context.log(l) }) };
+    // Loaded on first use: the sinks (Table Storage, identity, the Application Insights SDK) are the heaviest code
+    // we have, and a fresh instance probes before it needs them. The build puts them in a bundle of their own.
+    cached = {
+      key,
+      deps: import('../lib/monitor/deps').then(({ createDeps }) =>
+        createDeps(settings, { log: (l) => context.log(l) }),
+      ),
+    };
     void previous?.deps.then((d) => d.close()).catch(() => undefined);
   }
   return cached.deps.catch((err: unknown) => {
@@ -47,23 +55,21 @@ export async function probeCycle(timer: Timer, context: InvocationContext): Prom
   const settings = settingsOrThrow(context);
   if (timer.isPastDue)
     context.warn('probeCycle is running late (past due): the previous run overran or the host was down');
-  const deps = await depsFor(settings, context);
   const inputs = inputsFromSettings(settings, {
     extraCaPem: await readExtraCa(process.env),
     ...(settings.ARCMON_EXPECTED_ROOTS_PEM
       ? { expectedRootsPem: await readFile(settings.ARCMON_EXPECTED_ROOTS_PEM, 'utf8') }
       : {}),
   });
-  const result = await runMonitorCycle(
-    {
-      site: settings.ARCMON_SITE,
-      inputs,
-      concurrency: settings.ARCMON_CONCURRENCY,
-      regression: regressionConfigFromSettings(settings),
-    },
-    deps,
-    { pastDue: timer.isPastDue },
-  );
+  const cfg: MonitorConfig = {
+    site: settings.ARCMON_SITE,
+    inputs,
+    concurrency: settings.ARCMON_CONCURRENCY,
+    regression: regressionConfigFromSettings(settings),
+  };
+  const report = await probeSite(cfg, probeTarget, { log: (l) => context.log(l) });
+  const deps = await depsFor(settings, context);
+  const result = await recordCycle(cfg, deps, report, { pastDue: timer.isPastDue });
   context.log(cycleSummary(result));
   for (const line of transitionLines(result)) context.warn(line);
 }

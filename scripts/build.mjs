@@ -24,12 +24,28 @@ const telemetryApart = (relative) => ({
   },
 });
 
+/** Same for the sinks (Table Storage, identity): a fresh Functions instance probes before it loads them. */
+const sinksApart = {
+  name: 'sinks-apart',
+  setup(b) {
+    b.onResolve({ filter: /monitor\/deps$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: './sinks.js', external: true } : undefined,
+    );
+  },
+};
+
 await build({ ...common, entryPoints: { appInsights: 'lib/telemetry/appInsights.ts' }, outdir: 'dist' });
+await build({
+  ...common,
+  entryPoints: { 'functions/sinks': 'lib/monitor/deps.ts' },
+  outdir: 'dist',
+  plugins: [telemetryApart('../appInsights.js')],
+});
 await build({
   ...common,
   entryPoints: { 'functions/index': 'functions/index.ts' },
   outdir: 'dist',
-  plugins: [telemetryApart('../appInsights.js')],
+  plugins: [telemetryApart('../appInsights.js'), sinksApart],
 });
 await build({
   ...common,

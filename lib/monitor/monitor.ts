@@ -29,6 +29,31 @@ export interface MonitorCycleOutcome {
 }
 
 /**
+ * The probing half of a cycle: expand the targets and probe them all. Needs nothing but the probes, so a fresh
+ * instance starts probing before it loads the sinks (Table Storage, Application Insights): their loading never
+ * blocks the event loop while probes are timing the network.
+ */
+export async function probeSite(
+  cfg: MonitorConfig,
+  probe: ProbeFn,
+  opts: { log: (line: string) => void; signal?: AbortSignal; cycleId?: string },
+): Promise<CycleReport> {
+  const prepared = await prepareCycle(cfg.inputs);
+  for (const note of prepared.notes) opts.log(`note: ${note}`);
+  return runCycle(prepared.expanded, {
+    site: cfg.site,
+    cloud: cfg.inputs.cloud,
+    region: cfg.inputs.region,
+    concurrency: cfg.concurrency,
+    timeoutMs: cfg.inputs.timeoutMs,
+    probe,
+    ctx: prepared.ctx,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.cycleId ? { cycleId: opts.cycleId } : {}),
+  });
+}
+
+/**
  * One full monitor cycle: probe every target, compare with the stored state, persist history, state and incidents,
  * and report availability, transitions and the cycle heartbeat. The sinks never influence probing: a store or
  * telemetry failure is logged and the results are kept (the store spools them) for the next cycle.
@@ -38,20 +63,17 @@ export async function runMonitorCycle(
   deps: MonitorDeps,
   opts: { pastDue: boolean; signal?: AbortSignal; cycleId?: string },
 ): Promise<MonitorCycleOutcome> {
-  const prepared = await prepareCycle(cfg.inputs);
-  for (const note of prepared.notes) deps.log(`note: ${note}`);
-  const report = await runCycle(prepared.expanded, {
-    site: cfg.site,
-    cloud: cfg.inputs.cloud,
-    region: cfg.inputs.region,
-    concurrency: cfg.concurrency,
-    timeoutMs: cfg.inputs.timeoutMs,
-    probe: deps.probe,
-    ctx: prepared.ctx,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.cycleId ? { cycleId: opts.cycleId } : {}),
-  });
+  const report = await probeSite(cfg, deps.probe, { log: deps.log, ...opts });
+  return recordCycle(cfg, deps, report, opts);
+}
 
+/** The recording half of a cycle: judge transitions against the stored state, persist, report telemetry. */
+export async function recordCycle(
+  cfg: MonitorConfig,
+  deps: Omit<MonitorDeps, 'probe'>,
+  report: CycleReport,
+  opts: { pastDue: boolean },
+): Promise<MonitorCycleOutcome> {
   let outcome: RegressionOutcome;
   let openIncidents: Incident[] = [];
   try {
