@@ -65,7 +65,7 @@ export function lookupVia(resolver: Resolver, timeoutMs: number): LookupFunction
       const v4 = await resolver.resolve(hostname, 4, signal);
       const answer = v4.ok ? v4 : await resolver.resolve(hostname, 6, signal);
       if (!answer.ok || answer.addresses.length === 0) {
-        const err = Object.assign(new Error(`${hostname}: ${answer.ok ? 'no address' : answer.message}`), {
+        const err = Object.assign(new Error(answer.ok ? `${hostname}: no address` : answer.message), {
           code: 'ENOTFOUND',
         });
         callback(err, '', 4);
