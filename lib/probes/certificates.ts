@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { CertificateFacts, TrustConfig } from './types';
 
 const DAY_MS = 86_400_000;
@@ -40,9 +40,23 @@ export function dnsNames(cert: X509Certificate): string[] {
     .map((entry) => entry.slice(4));
 }
 
+// Facts and self-signed checks are pure functions of the certificate; a cycle meets the same few chains over and
+// over, so they are kept by fingerprint (bounded) instead of parsed again for every probe.
+const FACTS_CACHE_LIMIT = 2048;
+const factsByFingerprint = new Map<string, CertificateFacts>();
+const selfSignedByFingerprint = new Map<string, boolean>();
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= FACTS_CACHE_LIMIT) cache.clear();
+  cache.set(key, value);
+  return value;
+}
+
 /** The facts a result keeps about one certificate. */
 export function certificateFacts(cert: X509Certificate): CertificateFacts {
-  return {
+  const cached = factsByFingerprint.get(cert.fingerprint256);
+  if (cached) return cached;
+  return remember(factsByFingerprint, cert.fingerprint256, {
     subject: formatName(cert.subject),
     issuer: formatName(cert.issuer),
     sans: dnsNames(cert),
@@ -50,12 +64,14 @@ export function certificateFacts(cert: X509Certificate): CertificateFacts {
     validTo: new Date(cert.validTo).toISOString(),
     fingerprint256: cert.fingerprint256,
     serialNumber: cert.serialNumber,
-  };
+  });
 }
 
 /** Self-signed: issued by itself and its signature verifies with its own key. */
 export function isSelfSigned(cert: X509Certificate): boolean {
-  return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+  const cached = selfSignedByFingerprint.get(cert.fingerprint256);
+  if (cached !== undefined) return cached;
+  return remember(selfSignedByFingerprint, cert.fingerprint256, cert.checkIssued(cert) && cert.verify(cert.publicKey));
 }
 
 function issuedBy(child: X509Certificate, issuer: X509Certificate): boolean {
@@ -67,12 +83,14 @@ function issuedBy(child: X509Certificate, issuer: X509Certificate): boolean {
  * from the connection's CA store where it could). Empty when the peer sent no certificate.
  */
 export function peerChain(socket: TLSSocket): X509Certificate[] {
+  // getPeerX509Certificate links each certificate to its issuer natively; the legacy getPeerCertificate(true)
+  // builds a JavaScript object per certificate first, which costs more than the rest of the chain judgement.
   const chain: X509Certificate[] = [];
   const seen = new Set<string>();
-  let current: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-  while (current?.raw !== undefined && chain.length < MAX_CHAIN && !seen.has(current.fingerprint256)) {
+  let current: X509Certificate | undefined = socket.getPeerX509Certificate();
+  while (current !== undefined && chain.length < MAX_CHAIN && !seen.has(current.fingerprint256)) {
     seen.add(current.fingerprint256);
-    chain.push(new X509Certificate(current.raw));
+    chain.push(current);
     current = current.issuerCertificate;
   }
   return chain;
@@ -111,13 +129,28 @@ export function completeChain(chain: readonly X509Certificate[], trust: TrustCon
   while (completed.length > 0 && completed.length < MAX_CHAIN) {
     const top = completed[completed.length - 1];
     if (top === undefined || isSelfSigned(top)) break;
-    const issuer = storeBySubject(trust)
-      .get(top.issuer)
-      ?.find((candidate) => issuedBy(top, candidate));
+    const issuer = issuerInStore(top, trust);
     if (issuer === undefined || completed.some((c) => c.fingerprint256 === issuer.fingerprint256)) break;
     completed.push(issuer);
   }
   return completed;
+}
+
+const issuerCache = new WeakMap<TrustConfig, Map<string, X509Certificate | null>>();
+
+/** The store certificate that issued `cert` (by subject and signature), remembered per trust store. */
+function issuerInStore(cert: X509Certificate, trust: TrustConfig): X509Certificate | undefined {
+  let cache = issuerCache.get(trust);
+  if (cache === undefined) {
+    cache = new Map();
+    issuerCache.set(trust, cache);
+  }
+  const known = cache.get(cert.fingerprint256);
+  if (known !== undefined) return known ?? undefined;
+  const found = storeBySubject(trust)
+    .get(cert.issuer)
+    ?.find((candidate) => issuedBy(cert, candidate));
+  return remember(cache, cert.fingerprint256, found ?? null) ?? undefined;
 }
 
 /** Whether `cert` itself is one of the trusted CAs (same fingerprint). */

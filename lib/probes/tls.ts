@@ -207,9 +207,10 @@ function judge(
     }
   }
 
-  const peer = tlsSocket.getPeerCertificate();
-  const mismatch = tls.checkServerIdentity(sni, peer);
-  if (mismatch !== undefined) {
+  // The native name check (RFC 6125 rules, as tls.checkServerIdentity) on the parsed leaf: no second conversion
+  // of the peer certificate into a JavaScript object.
+  const covered = net.isIP(sni) ? leaf.checkIP(sni) : leaf.checkHost(sni);
+  if (covered === undefined) {
     const sans = certificateFacts(leaf).sans;
     const covers = sans.length > 0 ? sans.join(', ') : `only CN ${certName(leaf)}`;
     findings.push(finding('CERT_NAME_MISMATCH', `the certificate presented for ${sni} covers ${covers}`));
