@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bin/**', '**/*.mjs', 'infra/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bin/**', '**/*.mjs', '**/*.js', '**/*.cjs', 'infra/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
