@@ -8,20 +8,9 @@ import { CATALOG, expandTargets } from '../../lib/catalog';
 import type { Target } from '../../lib/catalog/types';
 import { runCheck } from '../../lib/cli/check';
 import { createRoot, createLeaf, createIntermediate } from '../helpers/pki';
-import { realStatusFor, startFakeAzure, type FakeAzure } from '../helpers/fakeAzure';
+import { realStatusFor, startFakeAzure, type FakeAzure, TEST_WILDCARDS } from '../helpers/fakeAzure';
 
 const execFileP = promisify(execFile);
-
-/** Concrete hosts for every wildcard, so `--scenario all` leaves nothing skipped. */
-const WILDCARDS = {
-  notificationHosts: ['azgn-eastus-1.servicebus.windows.net'],
-  blobAccounts: ['arcmonextensions'],
-  serviceBusNamespaces: ['contoso-relay'],
-  hosts: {
-    '*.pypi.org': ['files.pypi.org'],
-    '*.guestnotificationservice.azure.com': ['eastus.guestnotificationservice.azure.com'],
-  },
-};
 
 interface JsonResult {
   target: { id: string; host: string; requirement: string };
@@ -90,12 +79,12 @@ beforeAll(async () => {
     cloud: 'AzureCloud',
     region: 'eastus',
     scenarios: 'all',
-    wildcards: WILDCARDS,
+    wildcards: TEST_WILDCARDS,
   }).targets;
   fake = await startFakeAzure(targets);
   dir = await mkdtemp(join(tmpdir(), 'arcmon-cli-'));
   endpointsFile = join(dir, 'endpoints.json');
-  await writeFile(endpointsFile, JSON.stringify({ version: 1, wildcards: WILDCARDS }));
+  await writeFile(endpointsFile, JSON.stringify({ version: 1, wildcards: TEST_WILDCARDS }));
 });
 
 afterAll(async () => {

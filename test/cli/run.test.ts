@@ -6,15 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG, expandTargets } from '../../lib/catalog';
 import { intervalFromSchedule } from '../../lib/cli/run';
-import { startFakeAzure, type FakeAzure } from '../helpers/fakeAzure';
+import { startFakeAzure, type FakeAzure, TEST_WILDCARDS } from '../helpers/fakeAzure';
 
 /** `npm start` is `arcmon run`: the monitor on its schedule, here, with an embedded Azurite. */
-
-const WILDCARDS = {
-  notificationHosts: ['azgn-eastus-1.servicebus.windows.net'],
-  blobAccounts: ['arcmonextensions'],
-  hosts: { '*.guestnotificationservice.azure.com': ['eastus.guestnotificationservice.azure.com'] },
-};
 
 let fake: FakeAzure;
 let dir: string;
@@ -25,12 +19,12 @@ beforeAll(async () => {
     cloud: 'AzureCloud',
     region: 'eastus',
     scenarios: ['servers'],
-    wildcards: WILDCARDS,
+    wildcards: TEST_WILDCARDS,
   }).targets;
   fake = await startFakeAzure(targets, { addressBase: 60 });
   dir = await mkdtemp(join(tmpdir(), 'arcmon-run-'));
   endpointsFile = join(dir, 'endpoints.json');
-  await writeFile(endpointsFile, JSON.stringify({ version: 1, wildcards: WILDCARDS }));
+  await writeFile(endpointsFile, JSON.stringify({ version: 1, wildcards: TEST_WILDCARDS }));
 });
 
 afterAll(async () => {

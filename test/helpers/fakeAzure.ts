@@ -15,6 +15,20 @@ import { startNtpServer, type NtpTestServer } from './ntpServer';
 import { createAzureLikePki, createLeaf, type Issued } from './pki';
 import { startTlsServer, type TlsServer, type TlsServerOptions } from './tlsServer';
 
+/**
+ * Concrete hosts for every wildcard of the public cloud's catalog, so a test can probe any scenario with nothing
+ * skipped. The names are made up; they exist only in the tests' DNS servers.
+ */
+export const TEST_WILDCARDS = {
+  notificationHosts: ['azgn-eastus-1.servicebus.windows.net'],
+  blobAccounts: ['arcmonextensions'],
+  serviceBusNamespaces: ['contoso-relay'],
+  hosts: {
+    '*.pypi.org': ['files.pypi.org'],
+    '*.guestnotificationservice.azure.com': ['eastus.guestnotificationservice.azure.com'],
+  },
+};
+
 /** What the real hosts answer to an unauthenticated GET / (FACTS.md). */
 export function realStatusFor(host: string): number {
   if (host.startsWith('gbl.his.') || /\.his\.arc\.azure\./.test(host)) return 400;

@@ -69,7 +69,7 @@ export async function createRoot(commonName: string, opts: IssueOptions = {}): P
 
 /** An intermediate CA signed by `issuer`. */
 export async function createIntermediate(issuer: Issued, commonName: string, opts: IssueOptions = {}): Promise<Issued> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: nextSerial(),
     subject: `CN=${commonName}, O=arcmon tests`,
@@ -89,7 +89,7 @@ export async function createIntermediate(issuer: Issued, commonName: string, opt
 
 /** A server certificate for `hosts` (DNS names or IPs) signed by `issuer`. */
 export async function createLeaf(issuer: Issued, hosts: string[], opts: IssueOptions = {}): Promise<Issued> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const isIp = (h: string) => /^[\d.]+$/.test(h) || h.includes(':');
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: nextSerial(),

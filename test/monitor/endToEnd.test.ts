@@ -9,7 +9,7 @@ import { CATALOG, expandTargets } from '../../lib/catalog';
 import type { Target } from '../../lib/catalog/types';
 import { startAzurite, type AzuriteHandle } from '../../lib/store/azurite';
 import { EVENTS } from '../../lib/telemetry/names';
-import { startFakeAzure, type FakeAzure } from '../helpers/fakeAzure';
+import { startFakeAzure, type FakeAzure, TEST_WILDCARDS } from '../helpers/fakeAzure';
 import { startIngestionServer, type Envelope, type IngestionServer } from '../helpers/ingestionServer';
 import { uniqueTablePrefix } from '../helpers/azurite';
 import { HttpRequest } from '@azure/functions';
@@ -19,11 +19,6 @@ import { HttpRequest } from '@azure/functions';
  * real Azurite, the real Application Insights SDK posting to a local TLS ingestion server, and "Azure" on loopback.
  */
 
-const WILDCARDS = {
-  notificationHosts: ['azgn-eastus-1.servicebus.windows.net'],
-  blobAccounts: ['arcmonextensions'],
-  hosts: { '*.guestnotificationservice.azure.com': ['eastus.guestnotificationservice.azure.com'] },
-};
 const BLOCKED_HOST = 'login.microsoftonline.com';
 
 let fake: FakeAzure;
@@ -68,7 +63,7 @@ function useSettings(site: string, prefix: string, extra: Record<string, string>
     APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString,
     ARCMON_DNS_SERVER: fake.dns.address,
     ARCMON_EXPECTED_ROOTS_PEM: fake.expectedRootsFile,
-    ARCMON_ENDPOINTS_JSON: JSON.stringify({ version: 1, wildcards: WILDCARDS }),
+    ARCMON_ENDPOINTS_JSON: JSON.stringify({ version: 1, wildcards: TEST_WILDCARDS }),
     ARCMON_TIMEOUT_MS: '2000',
     ...extra,
   });
@@ -103,7 +98,7 @@ beforeAll(async () => {
     cloud: 'AzureCloud',
     region: 'eastus',
     scenarios: ['servers'],
-    wildcards: WILDCARDS,
+    wildcards: TEST_WILDCARDS,
   }).targets;
   fake = await startFakeAzure(targets, { addressBase: 120 });
   azuriteDir = await mkdtemp(join(tmpdir(), 'arcmon-e2e-azurite-'));
