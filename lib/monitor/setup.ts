@@ -104,15 +104,17 @@ export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle
   const entries = inputs.userConfig ? applyUserConfig(CATALOG, inputs.userConfig) : [...CATALOG];
   const wildcards = { ...(inputs.userConfig?.wildcards ?? {}) };
   const notes: string[] = [];
-  let allowlistProblem: string | undefined;
 
+  const expand = (extra: { notificationAllowlistProblem?: string } = {}) =>
+    expandTargets(entries, { cloud: inputs.cloud, region: inputs.region, scenarios, wildcards, ...extra });
+  let expanded = expand();
+
+  // Only when an azgn* wildcard is still unresolved is the allowlist fetched, and the targets expanded again.
   const needsAllowlist =
     inputs.fetchAllowlist &&
     inputs.region !== '' &&
     !wildcards.notificationHosts?.length &&
-    expandTargets(entries, { cloud: inputs.cloud, region: inputs.region, scenarios, wildcards }).skipped.some((s) =>
-      s.hostPattern.startsWith('azgn*'),
-    );
+    expanded.skipped.some((s) => s.hostPattern.startsWith('azgn*'));
   if (needsAllowlist) {
     const url = notificationAllowlistUrl(inputs.cloud, inputs.region);
     const dispatcher = allowlistDispatcher(inputs, resolver, trust.ca);
@@ -121,22 +123,18 @@ export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle
       if (got.ok) {
         wildcards.notificationHosts = got.hosts;
         notes.push(`notification allowlist: ${got.hosts.length} host(s) from ${url}`);
+        expanded = expand();
       } else {
-        allowlistProblem = `the allowlist at ${url} could not be read: ${got.message}`;
         notes.push(`notification allowlist unavailable (${got.message}); azgn* hosts skipped`);
+        expanded = expand({
+          notificationAllowlistProblem: `the allowlist at ${url} could not be read: ${got.message}`,
+        });
       }
     } finally {
       await dispatcher.close();
     }
   }
 
-  const expanded = expandTargets(entries, {
-    cloud: inputs.cloud,
-    region: inputs.region,
-    scenarios,
-    wildcards,
-    ...(allowlistProblem ? { notificationAllowlistProblem: allowlistProblem } : {}),
-  });
   const ctx: ProbeContext = {
     resolver,
     trust,
