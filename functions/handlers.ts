@@ -5,7 +5,6 @@ import { probeTarget } from '../lib/probes';
 import { inputsFromSettings, regressionConfigFromSettings } from '../lib/monitor/fromSettings';
 import { cycleSummary, probeSite, recordCycle, transitionLines, type MonitorConfig } from '../lib/monitor/monitor';
 import { readExtraCa } from '../lib/monitor/setup';
-import { readFile } from 'node:fs/promises';
 
 /**
  * Thin shells over lib/: parse settings at the edge, build dependencies once per process (reused across
@@ -55,12 +54,7 @@ export async function probeCycle(timer: Timer, context: InvocationContext): Prom
   const settings = settingsOrThrow(context);
   if (timer.isPastDue)
     context.warn('probeCycle is running late (past due): the previous run overran or the host was down');
-  const inputs = inputsFromSettings(settings, {
-    extraCaPem: await readExtraCa(process.env),
-    ...(settings.ARCMON_EXPECTED_ROOTS_PEM
-      ? { expectedRootsPem: await readFile(settings.ARCMON_EXPECTED_ROOTS_PEM, 'utf8') }
-      : {}),
-  });
+  const inputs = inputsFromSettings(settings, { extraCaPem: await readExtraCa(process.env) });
   const cfg: MonitorConfig = {
     site: settings.ARCMON_SITE,
     inputs,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { CLOUDS, type Cloud } from '../catalog/types';
+import { faultText, readPemCertificates } from '../config/pem';
 import { ConfigError, parseUserConfig } from '../catalog';
 import { probeTarget, proxyFromEnv } from '../probes';
 import type { ProxyConfig } from '../probes/types';
@@ -27,7 +28,7 @@ Options:
   --proxy URL           explicit proxy (http://[user:pass@]host:port); default: HTTPS_PROXY / NO_PROXY
   --no-proxy LIST       hosts that bypass the proxy (comma-separated); default: NO_PROXY
   --private-link        private-link mode: private-link endpoints must resolve to private addresses
-  --expected-roots PEM  roots that count as genuine (sanctioned TLS inspection, tests)
+  --expected-roots FILE PEM file of roots that count as genuine (sanctioned TLS inspection, tests)
   --timeout-ms N        deadline per endpoint, all phases (default 10000)
   --concurrency N       endpoints probed at once (default 32)
   --no-allowlist        do not fetch the notification service allowlist for azgn* hosts
@@ -117,7 +118,7 @@ export async function parseCheckArgs(argv: string[], env: Record<string, string 
     ...(v['dns-server'] ? { dnsServer: v['dns-server'] } : {}),
     ...(proxy ? { proxy } : {}),
     privateLink: v['private-link'] ?? false,
-    ...(v['expected-roots'] ? { expectedRootsPem: await readText(v['expected-roots'], '--expected-roots') } : {}),
+    ...(v['expected-roots'] ? { expectedRootsPem: await readExpectedRoots(v['expected-roots']) } : {}),
     extraCaPem: await readExtraCa(env),
     timeoutMs,
     thresholds: DEFAULT_THRESHOLDS,
@@ -133,6 +134,24 @@ async function readText(file: string, flag: string): Promise<string> {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new UsageError(`${flag}: cannot read ${file} (${code}); give the path of an existing file`);
   }
+}
+
+/**
+ * Reads an `--expected-roots` file and returns its certificates as PEM text (what ARCMON_EXPECTED_ROOTS_PEM holds).
+ * Throws UsageError naming the flag and the file when it cannot be read or holds no usable certificate.
+ */
+export async function readExpectedRoots(file: string): Promise<string> {
+  const read = readPemCertificates(await readText(file, '--expected-roots'));
+  if (read.ok) return read.pem;
+  if (read.problem === 'no-certificate') {
+    throw new UsageError(
+      `--expected-roots: ${file} holds no certificate (expected -----BEGIN CERTIFICATE----- blocks)`,
+    );
+  }
+  const faults = read.faults.map(
+    ({ index, fault }) => `certificate ${index} of ${read.count} cannot be parsed (${faultText(fault)})`,
+  );
+  throw new UsageError(`--expected-roots: ${file}: ${faults.join('; ')}`);
 }
 
 /** Blocked endpoints that count for the exit status: everything selected except optional telemetry. */

@@ -10,7 +10,7 @@ import { inputsFromSettings, regressionConfigFromSettings } from '../monitor/fro
 import { cycleSummary, runMonitorCycle, transitionLines } from '../monitor/monitor';
 import { readExtraCa } from '../monitor/setup';
 import { startAzurite, type AzuriteHandle } from '../store/azurite';
-import type { CheckIo } from './check';
+import { readExpectedRoots, UsageError, type CheckIo } from './check';
 
 export const RUN_USAGE = `Usage: arcmon run [options]
 
@@ -27,7 +27,7 @@ Every ARCMON_* app setting of the Functions app is read from the environment (se
   --dns-server IP[:P]   DNS server to ask (ARCMON_DNS_SERVER)
   --proxy URL           explicit proxy (ARCMON_PROXY)
   --private-link        private-link mode (ARCMON_PRIVATE_LINK=true)
-  --expected-roots PEM  roots counted as genuine (ARCMON_EXPECTED_ROOTS_PEM)
+  --expected-roots FILE PEM file of roots counted as genuine (ARCMON_EXPECTED_ROOTS_PEM holds the PEM text)
   --interval-s N        seconds between cycle starts (default: from PROBE_SCHEDULE, else 300)
   --cycles N            stop after N cycles (default: run until Ctrl-C)
   -h, --help            this help`;
@@ -108,8 +108,17 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
   set('ARCMON_SCENARIOS', v.scenario);
   set('ARCMON_DNS_SERVER', v['dns-server']);
   set('ARCMON_PROXY', v.proxy);
-  set('ARCMON_EXPECTED_ROOTS_PEM', v['expected-roots']);
   if (v['private-link']) env.ARCMON_PRIVATE_LINK = 'true';
+  if (v['expected-roots']) {
+    // The flag names a file; the setting holds the certificates themselves, as in Azure.
+    try {
+      env.ARCMON_EXPECTED_ROOTS_PEM = await readExpectedRoots(v['expected-roots']);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      io.stderr(`arcmon: ${err.message}\n`);
+      return 2;
+    }
+  }
   if (v.endpoints) {
     try {
       env.ARCMON_ENDPOINTS_JSON = await readFile(v.endpoints, 'utf8');
@@ -151,16 +160,11 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
       io.stderr(`arcmon: --cycles must be a whole number (at least 1)\n`);
       return 2;
     }
-    const inputs = inputsFromSettings(settings, {
-      extraCaPem: await readExtraCa(env),
-      ...(settings.ARCMON_EXPECTED_ROOTS_PEM
-        ? { expectedRootsPem: await readFile(settings.ARCMON_EXPECTED_ROOTS_PEM, 'utf8') }
-        : {}),
-    });
+    const inputs = inputsFromSettings(settings, { extraCaPem: await readExtraCa(env) });
     const log = (line: string) => io.stdout(line + '\n');
     const deps = await createDeps(settings, { log, spoolDir: join(tmpdir(), 'arcmon-spool') });
     io.stdout(
-      `monitoring site ${settings.ARCMON_SITE}: ${settings.ARCMON_CLOUD} ${settings.ARCMON_REGION}${defaultedRegion ? ' (default region; set --region or ARCMON_REGION)' : ''}, scenarios ${settings.ARCMON_SCENARIOS.join(',')}, every ${interval} s; telemetry ${settings.APPLICATIONINSIGHTS_CONNECTION_STRING ? 'to Application Insights' : 'off (no APPLICATIONINSIGHTS_CONNECTION_STRING)'}; Ctrl-C to stop\n`,
+      `monitoring site ${settings.ARCMON_SITE}: ${settings.ARCMON_CLOUD} ${settings.ARCMON_REGION}${defaultedRegion ? ' (default region; set --region or ARCMON_REGION)' : ''}, scenarios ${settings.ARCMON_SCENARIOS.join(',')}, every ${interval} s; telemetry ${settings.APPLICATIONINSIGHTS_CONNECTION_STRING ? `to Application Insights (${settings.ARCMON_TELEMETRY_AUTH === 'entra' ? 'Microsoft Entra ID token' : 'instrumentation key only'})` : 'off (no APPLICATIONINSIGHTS_CONNECTION_STRING)'}; Ctrl-C to stop\n`,
     );
     try {
       for (let n = 0; n < maxCycles && !signal.aborted; n++) {

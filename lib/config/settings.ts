@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CLOUDS, SCENARIOS } from '../catalog/types';
+import { faultText, readPemCertificates } from './pem';
 
 /**
  * The monitor's app settings: one schema, parsed once at the edge (Functions handler, local runner).
@@ -47,6 +48,31 @@ const optionalText = z
   .trim()
   .transform((v) => (v === '' ? undefined : v))
   .optional();
+
+/**
+ * PEM text of certificates, re-wrapped canonically (see readPemCertificates). The value is the certificates
+ * themselves, never a file: a Flex Consumption app has no file share to hold one.
+ */
+const rootCertificatesPem = (name: string) =>
+  optionalText.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const read = readPemCertificates(v);
+    if (read.ok) return read.pem;
+    if (read.problem === 'no-certificate') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} must hold the PEM text of the root certificates, not a file path; set it to the contents of the PEM file (one or more -----BEGIN CERTIFICATE----- blocks), or give arcmon run the file with --expected-roots FILE`,
+      });
+    } else {
+      for (const { index, fault } of read.faults) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name}: certificate ${index} of ${read.count} cannot be parsed (${faultText(fault)}); give each certificate whole, from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----`,
+        });
+      }
+    }
+    return z.NEVER;
+  });
 
 /** NCRONTAB with six fields (seconds first), or an Azure Functions TimeSpan like 00:05:00. */
 const NCRONTAB = /^(\S+\s+){5}\S+$/;
@@ -107,7 +133,8 @@ export const SETTINGS_SHAPE = {
   ARCMON_PROXY: optionalText.pipe(
     z.url({ message: 'ARCMON_PROXY must be a URL such as http://proxy.contoso.com:3128' }).optional(),
   ),
-  ARCMON_EXPECTED_ROOTS_PEM: optionalText,
+  /** PEM text (not a path) of root certificates that count as genuine besides Azure's. Default none. */
+  ARCMON_EXPECTED_ROOTS_PEM: rootCertificatesPem('ARCMON_EXPECTED_ROOTS_PEM'),
   /** https://<account>.table.core.windows.net (or the cloud's equivalent). Managed identity is used. */
   ARCMON_TABLE_ENDPOINT: optionalText.pipe(
     z
@@ -123,8 +150,24 @@ export const SETTINGS_SHAPE = {
       message: 'ARCMON_TABLE_PREFIX must be 1-31 letters or digits, starting with a letter',
     })
     .default('arcmon'),
+  /**
+   * How telemetry authenticates to Application Insights: `entra` (a Microsoft Entra ID token, see credentialFor in
+   * lib/monitor/deps.ts) or `key` (the connection string's instrumentation key alone, for a resource that still
+   * accepts local authentication). Default `entra`: the deployed resource refuses keys.
+   */
+  ARCMON_TELEMETRY_AUTH: z
+    .enum(['entra', 'key'], {
+      message:
+        'ARCMON_TELEMETRY_AUTH must be entra (send with a Microsoft Entra ID token, the default) or key (instrumentation key only, for an Application Insights resource that accepts local authentication)',
+    })
+    .default('entra'),
   /** Client id of the user-assigned managed identity (tables and Application Insights ingestion). */
   AZURE_CLIENT_ID: optionalText,
+  /**
+   * Set with AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or a certificate) for a service principal, or by workload
+   * identity: AZURE_CLIENT_ID then names that application, not a managed identity.
+   */
+  AZURE_TENANT_ID: optionalText,
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
   HTTPS_PROXY: optionalText,
   NO_PROXY: optionalText,

@@ -7,11 +7,16 @@ import { noopTelemetry } from '../telemetry/sink';
 import type { MonitorDeps } from './monitor';
 
 /**
- * The managed identity in Azure: the user-assigned one when its client id is configured, else whatever
- * DefaultAzureCredential finds (system-assigned identity, or a developer's az login on-premises).
+ * The Microsoft Entra ID identity of the monitor, for Table Storage and Application Insights ingestion:
+ * - AZURE_CLIENT_ID alone: that user-assigned managed identity (the Azure deployment);
+ * - otherwise DefaultAzureCredential, which finds a service principal in the environment (AZURE_TENANT_ID +
+ *   AZURE_CLIENT_ID + AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH), workload identity, a managed identity
+ *   (system-assigned, or an Arc-enabled server's), or a developer's `az login` / `azd auth login`.
+ * AZURE_TENANT_ID tells the two AZURE_CLIENT_ID cases apart: a managed identity never needs it, a service principal
+ * always does.
  */
 export function credentialFor(settings: Settings): TokenCredential {
-  return settings.AZURE_CLIENT_ID
+  return settings.AZURE_CLIENT_ID && !settings.AZURE_TENANT_ID
     ? new ManagedIdentityCredential({ clientId: settings.AZURE_CLIENT_ID })
     : new DefaultAzureCredential();
 }
@@ -21,16 +26,21 @@ export interface BuiltDeps extends MonitorDeps {
 }
 
 /**
- * Builds the store and telemetry sinks from settings. Table Storage uses the managed identity against
+ * Builds the store and telemetry sinks from settings. Table Storage uses the identity ({@link credentialFor}) against
  * ARCMON_TABLE_ENDPOINT, or a connection string (Azurite / on-premises). Application Insights is loaded only when
- * a connection string is configured, with Entra ID ingestion when a client id is set.
+ * a connection string is configured, and sends with an Entra ID token from the same identity unless
+ * ARCMON_TELEMETRY_AUTH is `key`.
+ * @param opts.credential the identity to use instead of {@link credentialFor}'s. Default: that one.
  */
 export async function createDeps(
   settings: Settings,
   opts: { log: (line: string) => void; spoolDir?: string; credential?: TokenCredential },
 ): Promise<BuiltDeps> {
-  const needsCredential = !settings.ARCMON_STORAGE_CONNECTION_STRING || settings.AZURE_CLIENT_ID;
-  const credential = opts.credential ?? (needsCredential ? credentialFor(settings) : undefined);
+  const tablesNeedIdentity = !settings.ARCMON_STORAGE_CONNECTION_STRING;
+  const telemetryNeedsIdentity =
+    settings.APPLICATIONINSIGHTS_CONNECTION_STRING !== undefined && settings.ARCMON_TELEMETRY_AUTH === 'entra';
+  const credential =
+    tablesNeedIdentity || telemetryNeedsIdentity ? (opts.credential ?? credentialFor(settings)) : undefined;
   const store: MonitorStore = createTableStore({
     prefix: settings.ARCMON_TABLE_PREFIX,
     ...(settings.ARCMON_STORAGE_CONNECTION_STRING
@@ -50,7 +60,15 @@ export async function createDeps(
     const { createAppInsightsTelemetry } = await import('../telemetry/appInsights');
     telemetry = await createAppInsightsTelemetry({
       connectionString: settings.APPLICATIONINSIGHTS_CONNECTION_STRING,
-      ...(settings.AZURE_CLIENT_ID && credential ? { credential } : {}),
+      ...(telemetryNeedsIdentity && credential
+        ? {
+            credential,
+            onTokenError: (message: string) =>
+              opts.log(
+                `warning: telemetry is not being sent: no Microsoft Entra ID token for Application Insights (${message}); give this machine an identity with the Monitoring Metrics Publisher role on the Application Insights resource, or set ARCMON_TELEMETRY_AUTH=key if that resource accepts keys`,
+              ),
+          }
+        : {}),
       cloudRole: 'arc-connectivity-monitor',
     });
   }

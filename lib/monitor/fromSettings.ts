@@ -5,13 +5,10 @@ import type { RegressionConfig } from './types';
 import type { MonitorInputs } from './setup';
 
 /**
- * Converts parsed app settings into cycle inputs. Files named by settings are read by the caller and passed in
- * (`expectedRootsPem`), so this stays pure.
+ * Converts parsed app settings into cycle inputs. The NODE_EXTRA_CA_CERTS file is read by the caller and passed in
+ * (`extraCaPem`), so this stays pure; ARCMON_EXPECTED_ROOTS_PEM holds its certificates itself.
  */
-export function inputsFromSettings(
-  s: Settings,
-  files: { expectedRootsPem?: string; extraCaPem: string[] },
-): MonitorInputs {
+export function inputsFromSettings(s: Settings, files: { extraCaPem: string[] }): MonitorInputs {
   const userConfig = s.ARCMON_ENDPOINTS_JSON
     ? parseUserConfig(s.ARCMON_ENDPOINTS_JSON, 'ARCMON_ENDPOINTS_JSON')
     : undefined;
@@ -25,7 +22,7 @@ export function inputsFromSettings(
     ...(s.ARCMON_DNS_SERVER ? { dnsServer: s.ARCMON_DNS_SERVER } : {}),
     ...(proxy ? { proxy } : {}),
     privateLink: s.ARCMON_PRIVATE_LINK,
-    ...(files.expectedRootsPem ? { expectedRootsPem: files.expectedRootsPem } : {}),
+    ...(s.ARCMON_EXPECTED_ROOTS_PEM ? { expectedRootsPem: s.ARCMON_EXPECTED_ROOTS_PEM } : {}),
     extraCaPem: files.extraCaPem,
     timeoutMs: s.ARCMON_TIMEOUT_MS,
     thresholds: {

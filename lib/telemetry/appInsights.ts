@@ -13,6 +13,11 @@ export interface AppInsightsTelemetryOptions {
   connectionString: string;
   /** Entra ID ingestion (managed identity, role Monitoring Metrics Publisher). Default: none (key-based ingestion). */
   credential?: TokenCredential;
+  /**
+   * Told when `credential` gives no token, in which case the SDK sends nothing and says nothing (it drops the
+   * batch). Called when such failures start and when their message changes, not for every attempt. Default: none.
+   */
+  onTokenError?: (message: string) => void;
   /** `cloud_RoleName` of everything sent. Default `arc-connectivity-monitor`. */
   cloudRole?: string;
   /** Upper bound on flush() (and on each half of close()), milliseconds. Default 20 000. */
@@ -67,6 +72,28 @@ export function checkConnectionString(connectionString: string): void {
   }
 }
 
+/**
+ * The credential, telling `report` when it fails: once when failures start and again when their message changes,
+ * so a monitor that cannot authenticate says so once per change rather than at every export.
+ */
+function reportingTokenErrors(credential: TokenCredential, report: (message: string) => void): TokenCredential {
+  let last: string | undefined;
+  return {
+    async getToken(scopes, options) {
+      try {
+        const token = await credential.getToken(scopes, options);
+        last = undefined;
+        return token;
+      } catch (err) {
+        const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' | ');
+        if (message !== last) report(message);
+        last = message;
+        throw err;
+      }
+    },
+  };
+}
+
 /** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
 async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -116,7 +143,11 @@ function buildSink(opts: AppInsightsTelemetryOptions): TelemetrySink {
   // Offline storage off: in this SDK a persisted batch is deleted unsent on replay (README, "Offline storage").
   config.enableUseDiskRetryCaching = false;
   // v3 ignores APPLICATIONINSIGHTS_AUTHENTICATION_STRING outside the auto-attach agent: the credential goes here.
-  if (opts.credential) config.aadTokenCredential = opts.credential;
+  if (opts.credential) {
+    config.aadTokenCredential = opts.onTokenError
+      ? reportingTokenErrors(opts.credential, opts.onTokenError)
+      : opts.credential;
+  }
   config.azureMonitorOpenTelemetryOptions = {
     // A fixed resource: the default would be "unknown_service:node", and no detector (Azure VM metadata) runs.
     resource: resourceFromAttributes({ 'service.name': opts.cloudRole ?? DEFAULT_CLOUD_ROLE }),

@@ -74,6 +74,7 @@ export async function benchColdStart(): Promise<{ lines: string[] }> {
         ARCMON_TABLE_PREFIX: `cold${i}`,
         ARCMON_STORAGE_CONNECTION_STRING: azurite.connectionString,
         APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString,
+        ARCMON_TELEMETRY_AUTH: 'key',
         ARCMON_DNS_SERVER: `127.0.0.1:${dnsPort}`,
         ARCMON_TIMEOUT_MS: '300',
         ARCMON_ENDPOINTS_JSON: JSON.stringify({

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG, expandTargets } from '../../lib/catalog';
 import { intervalFromSchedule } from '../../lib/cli/run';
+import { EVENTS } from '../../lib/telemetry/names';
 import { startFakeAzure, type FakeAzure, TEST_WILDCARDS } from '../helpers/fakeAzure';
+import { startIngestionServer, type IngestionServer } from '../helpers/ingestionServer';
+import { startTokenEndpoint, type TokenEndpoint } from '../telemetry/tokenEndpoint';
 
 /** `npm start` is `arcmon run`: the monitor on its schedule, here, with an embedded Azurite. */
 
@@ -32,9 +35,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function start(extra: string[]) {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TMPDIR: dir };
+/**
+ * `arcmon run` against the fake Azure. `opts.env` is added to a bare environment; `opts.expectedRoots` replaces
+ * the fake Azure's root file (`--expected-roots FILE`), `null` leaves the flag out.
+ */
+function start(extra: string[], opts: { env?: Record<string, string>; expectedRoots?: string | null } = {}) {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TMPDIR: dir, ...opts.env };
   if (process.env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
+  const expectedRoots = opts.expectedRoots === undefined ? fake.expectedRootsFile : opts.expectedRoots;
   const child = spawn(
     process.execPath,
     [
@@ -46,8 +54,7 @@ function start(extra: string[]) {
       'eastus',
       '--dns-server',
       fake.dns.address,
-      '--expected-roots',
-      fake.expectedRootsFile,
+      ...(expectedRoots === null ? [] : ['--expected-roots', expectedRoots]),
       '--endpoints',
       endpointsFile,
       ...extra,
@@ -108,6 +115,86 @@ describe('arcmon run (npm start)', () => {
     const run = start(['--cycles', '1', '--interval-s', 'soon']);
     expect(await run.exited).toBe(2);
     expect(run.errors()).toContain('--interval-s must be a whole number of seconds');
+  });
+});
+
+describe('arcmon run: the roots that count as genuine', () => {
+  const cycleLine = /^cycle .* site=lab: 11 endpoints, 11 reachable, 0 degraded, 0 blocked, 0 skipped/m;
+
+  it('takes ARCMON_EXPECTED_ROOTS_PEM as the PEM text of the roots, as the Functions app does', async () => {
+    const run = start(['--cycles', '1'], {
+      expectedRoots: null,
+      env: { ARCMON_EXPECTED_ROOTS_PEM: fake.root.certPem },
+    });
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toMatch(cycleLine);
+  });
+
+  it('refuses a file path in ARCMON_EXPECTED_ROOTS_PEM and says what the setting must hold', async () => {
+    const run = start(['--cycles', '1'], {
+      expectedRoots: null,
+      env: { ARCMON_EXPECTED_ROOTS_PEM: fake.expectedRootsFile },
+    });
+    expect(await run.exited).toBe(2);
+    expect(run.errors()).toBe(
+      'arcmon: Invalid monitor settings:\n' +
+        '  - ARCMON_EXPECTED_ROOTS_PEM must hold the PEM text of the root certificates, not a file path; set it to the contents of the PEM file (one or more -----BEGIN CERTIFICATE----- blocks), or give arcmon run the file with --expected-roots FILE\n',
+    );
+    expect(run.output()).not.toMatch(/^cycle /m);
+  });
+
+  it('refuses an --expected-roots file without certificates, naming the file', async () => {
+    const notPem = join(dir, 'roots.txt');
+    await writeFile(notPem, '/etc/ssl/certs/contoso-root.pem\n');
+    const run = start(['--cycles', '1'], { expectedRoots: notPem });
+    expect(await run.exited).toBe(2);
+    expect(run.errors()).toBe(
+      `arcmon: --expected-roots: ${notPem} holds no certificate (expected -----BEGIN CERTIFICATE----- blocks)\n`,
+    );
+  });
+});
+
+describe('arcmon run: telemetry from outside Azure', () => {
+  let ingestion: IngestionServer;
+  let identity: TokenEndpoint;
+
+  beforeAll(async () => {
+    ingestion = await startIngestionServer();
+    identity = await startTokenEndpoint();
+  });
+
+  afterAll(async () => {
+    await ingestion?.close();
+    await identity?.close();
+  });
+
+  it('sends with a Microsoft Entra ID token of the machine identity, without AZURE_CLIENT_ID', async () => {
+    // The machine's identity is an App Service-style endpoint on loopback (IDENTITY_ENDPOINT + IDENTITY_HEADER),
+    // which DefaultAzureCredential finds on its own; the ingestion endpoint is the local one, over TLS.
+    const run = start(['--cycles', '1'], {
+      env: { APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString, ...identity.env },
+    });
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('telemetry to Application Insights (Microsoft Entra ID token)');
+    expect(run.output()).toMatch(/^cycle .* site=lab: 11 endpoints, 11 reachable/m);
+    expect(run.output()).not.toContain('warning');
+
+    expect(ingestion.requests.length).toBeGreaterThan(0);
+    expect(new Set(ingestion.requests.map((r) => r.authorization))).toEqual(new Set([`Bearer ${identity.tokenFor()}`]));
+    // One token per exporter (events and availability; metrics), asked for at once.
+    expect(identity.requests.length).toBeGreaterThan(0);
+    expect(new Set(identity.requests.map((r) => JSON.stringify(r)))).toEqual(
+      new Set([JSON.stringify({ resource: 'https://monitor.azure.com', clientId: null, secretOk: true, status: 200 })]),
+    );
+    const cycles = ingestion
+      .byBaseType('EventData')
+      .filter(
+        (e) =>
+          e.data.baseData.name === EVENTS.cycle &&
+          (e.data.baseData.properties as Record<string, string>).site === 'lab',
+      );
+    expect(cycles).toHaveLength(1);
+    expect(ingestion.byBaseType('AvailabilityData')).toHaveLength(11);
   });
 });
 

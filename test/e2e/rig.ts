@@ -490,7 +490,7 @@ export async function createRig(opts: RigOptions = {}): Promise<Rig> {
           ARCMON_REGION: REGION,
           ARCMON_SCENARIOS: (mopts.config.scenarios ?? ['servers']).join(','),
           ARCMON_ENDPOINTS_JSON: JSON.stringify(mopts.config),
-          ARCMON_EXPECTED_ROOTS_PEM: files.expectedRoots,
+          ARCMON_EXPECTED_ROOTS_PEM: pem(pki.azure.root),
           ARCMON_TIMEOUT_MS: String(TIMEOUT_MS),
           ...mopts.settings,
         };

@@ -5,6 +5,7 @@ import { InvocationContext, type Timer } from '@azure/functions';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeCycle, resetHandlerState, status } from '../../functions/handlers';
+import { SettingsError } from '../../lib/config/settings';
 import { CATALOG, expandTargets } from '../../lib/catalog';
 import type { Target } from '../../lib/catalog/types';
 import { startAzurite, type AzuriteHandle } from '../../lib/store/azurite';
@@ -12,18 +13,23 @@ import { EVENTS } from '../../lib/telemetry/names';
 import { startFakeAzure, type FakeAzure, TEST_WILDCARDS } from '../helpers/fakeAzure';
 import { startIngestionServer, type Envelope, type IngestionServer } from '../helpers/ingestionServer';
 import { uniqueTablePrefix } from '../helpers/azurite';
+import { startTokenEndpoint, type TokenEndpoint } from '../telemetry/tokenEndpoint';
 import { HttpRequest } from '@azure/functions';
 
 /**
  * The scheduled monitor end to end, as Azure runs it: the exported timer handler, settings from the environment,
- * real Azurite, the real Application Insights SDK posting to a local TLS ingestion server, and "Azure" on loopback.
+ * real Azurite, the real Application Insights SDK posting to a local TLS ingestion server with a token of the
+ * user-assigned managed identity (from an App Service-style identity endpoint on loopback), and "Azure" on loopback.
  */
+
+const IDENTITY_CLIENT_ID = '3b0c6f1e-8d2a-4e57-a9c4-61f0d2b7e845';
 
 const BLOCKED_HOST = 'login.microsoftonline.com';
 
 let fake: FakeAzure;
 let azurite: AzuriteHandle;
 let ingestion: IngestionServer;
+let identity: TokenEndpoint;
 let targets: Target[];
 let azuriteDir: string;
 const savedEnv = { ...process.env };
@@ -62,9 +68,11 @@ function useSettings(site: string, prefix: string, extra: Record<string, string>
     ARCMON_STORAGE_CONNECTION_STRING: azurite.connectionString,
     APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString,
     ARCMON_DNS_SERVER: fake.dns.address,
-    ARCMON_EXPECTED_ROOTS_PEM: fake.expectedRootsFile,
+    // The fake Azure's root, as the app setting holds it in Azure: the PEM text itself.
+    ARCMON_EXPECTED_ROOTS_PEM: fake.root.certPem,
     ARCMON_ENDPOINTS_JSON: JSON.stringify({ version: 1, wildcards: TEST_WILDCARDS }),
     ARCMON_TIMEOUT_MS: '2000',
+    AZURE_CLIENT_ID: IDENTITY_CLIENT_ID,
     ...extra,
   });
 }
@@ -104,6 +112,11 @@ beforeAll(async () => {
   azuriteDir = await mkdtemp(join(tmpdir(), 'arcmon-e2e-azurite-'));
   azurite = await startAzurite({ port: 0, location: azuriteDir });
   ingestion = await startIngestionServer();
+  identity = await startTokenEndpoint();
+  // The Functions host's identity endpoint, and no other credential of the machine running the tests.
+  for (const name of Object.keys(process.env))
+    if (/^(AZURE_|MSI_|IDENTITY_|IMDS_)/.test(name)) delete process.env[name];
+  Object.assign(process.env, identity.env);
 });
 
 afterEach(async () => {
@@ -116,6 +129,7 @@ afterAll(async () => {
   await fake?.close();
   await azurite?.stop();
   await ingestion?.close();
+  await identity?.close();
   await rm(azuriteDir, { recursive: true, force: true });
 });
 
@@ -186,6 +200,10 @@ describe('the scheduled monitor over several cycles', () => {
     );
     expect(failedAvail).toHaveLength(2);
     expect(events(EVENTS.cycle, site)).toHaveLength(6);
+    // Sent as the deployment sends (the resource refuses keys): with the managed identity's Entra ID token.
+    expect(new Set(ingestion.requests.map((r) => r.authorization))).toEqual(
+      new Set([`Bearer ${identity.tokenFor(IDENTITY_CLIENT_ID)}`]),
+    );
     expect(await rows(prefix, 'History', site)).toHaveLength(6 * n);
     // Nothing for the endpoints that did not change.
     expect((await rows(prefix, 'Incidents', site)).map((r) => r.targetId)).toEqual([`${BLOCKED_HOST}:443`]);
@@ -234,6 +252,17 @@ describe('the scheduled monitor over several cycles', () => {
     expect(await rows(prefix, 'History', site)).toHaveLength(targets.length);
     expect((await rows(prefix, 'State', site)).every((r) => r.verdict === 'reachable')).toBe(true);
     expect(ingestion.requests.some((r) => r.status === code)).toBe(true);
+  });
+
+  it('refuses a file path in ARCMON_EXPECTED_ROOTS_PEM before probing, saying what the setting must hold', async () => {
+    const site = 'roots-as-path';
+    useSettings(site, uniqueTablePrefix(), { ARCMON_EXPECTED_ROOTS_PEM: fake.expectedRootsFile });
+    const problem =
+      'ARCMON_EXPECTED_ROOTS_PEM must hold the PEM text of the root certificates, not a file path; set it to the contents of the PEM file (one or more -----BEGIN CERTIFICATE----- blocks), or give arcmon run the file with --expected-roots FILE';
+    const ctx = context();
+    await expect(probeCycle(timer(), ctx)).rejects.toThrow(new SettingsError([problem]));
+    expect(ctx.lines).toContain(`Invalid monitor settings:\n  - ${problem}`);
+    expect(availability(site)).toEqual([]);
   });
 
   it.each([

@@ -242,6 +242,35 @@ describe('Application Insights sink', () => {
     expect(JSON.stringify(server.envelopes)).not.toContain('test-entra-token-0001');
   });
 
+  it('sends nothing while the credential gives no token, says so once per change, and resumes when it does', async () => {
+    const server = await ingestion();
+    let failure: string | undefined = 'no identity on this machine';
+    const credential: TokenCredential = {
+      getToken: (): Promise<AccessToken> =>
+        failure === undefined
+          ? Promise.resolve({ token: 'test-entra-token-0002', expiresOnTimestamp: Date.now() + 3_600_000 })
+          : Promise.reject(new Error(failure)),
+    };
+    const reported: string[] = [];
+    const sink = await sinkFor(server, { credential, onTokenError: (message) => reported.push(message) });
+
+    for (const cycleId of ['no-token-1', 'no-token-2']) {
+      sink.reportCycle(cycleReport({ cycleId }), outcome(), { pastDue: false, openIncidents: 0 });
+      await expect(sink.flush()).resolves.toBeUndefined();
+    }
+    expect(server.requests).toEqual([]);
+    expect(reported).toEqual(['no identity on this machine']);
+
+    failure = undefined;
+    sink.reportCycle(cycleReport({ cycleId: 'token-back' }), outcome(), { pastDue: false, openIncidents: 0 });
+    await sink.flush();
+    expect(new Set(server.byBaseType('AvailabilityData').map((e) => props(e).cycleId))).toEqual(
+      new Set(['token-back']),
+    );
+    expect(server.requests.every((r) => r.authorization === 'Bearer test-entra-token-0002')).toBe(true);
+    expect(reported).toEqual(['no identity on this machine']);
+  });
+
   it('sends no secret a probe result let slip', async () => {
     const server = await ingestion();
     const sink = await sinkFor(server);

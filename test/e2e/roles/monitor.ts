@@ -113,6 +113,9 @@ export async function startMonitor(init: MonitorInit): Promise<RoleInstance<Moni
         const full: Record<string, string> = {
           ARCMON_STORAGE_CONNECTION_STRING: azurite.connectionString,
           APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString,
+          // The rig's ingestion server takes the key; an Entra ID credential would look for an identity
+          // that the namespace does not have.
+          ARCMON_TELEMETRY_AUTH: 'key',
           ...settings,
         };
         for (const [name, value] of Object.entries(full)) {
