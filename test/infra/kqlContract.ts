@@ -37,6 +37,8 @@ export const DIMENSION_VALUES: Record<string, readonly string[]> = {
   [AVAILABILITY_PROPS.phase]: PHASES,
   [AVAILABILITY_PROPS.requirement]: REQUIREMENTS,
   [INCIDENT_PROPS.kind]: INCIDENT_KINDS,
+  // The queries name the incident kind column incidentKind: `kind` is a Kusto keyword.
+  incidentKind: INCIDENT_KINDS,
   [INCIDENT_PROPS.severity]: SEVERITIES,
 };
 
