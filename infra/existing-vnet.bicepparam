@@ -17,9 +17,10 @@ param network = {
   functionSubnetName: 'snet-arcmon-func'
   privateEndpointSubnetName: 'snet-arcmon-pe'
 }
-// The hub's own zones: resource ids the customer owns, whose names carry its cloud's storage suffix.
+// The hub's own zones, in the connectivity subscription: resource ids the customer owns, whose names carry its
+// cloud's storage suffix. The private endpoints register their records there; no zone is created in the spoke.
 #disable-next-line no-hardcoded-env-urls
-param existingPrivateDnsZoneIds = { blob: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub-dns/providers/Microsoft.Network/privateDnsZones/privatelink.blob.core.windows.net', table: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub-dns/providers/Microsoft.Network/privateDnsZones/privatelink.table.core.windows.net', queue: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub-dns/providers/Microsoft.Network/privateDnsZones/privatelink.queue.core.windows.net' }
+param privateDns = { mode: 'existing', zoneIds: { blob: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub-dns/providers/Microsoft.Network/privateDnsZones/privatelink.blob.core.windows.net', table: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub-dns/providers/Microsoft.Network/privateDnsZones/privatelink.table.core.windows.net', queue: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub-dns/providers/Microsoft.Network/privateDnsZones/privatelink.queue.core.windows.net' } }
 param alertEmailReceivers = [
   {
     name: 'network-operations'

@@ -2,7 +2,7 @@ metadata description = 'Azure Arc connectivity monitor: a Flex Consumption funct
 
 targetScope = 'resourceGroup'
 
-import { emailReceiver, monitorThresholds, networkConfig, privateDnsZoneIds } from 'types.bicep'
+import { emailReceiver, monitorThresholds, networkConfig, privateDnsConfig } from 'types.bicep'
 
 // ---------- deployment ----------
 
@@ -19,13 +19,8 @@ param extraTags object = {}
 
 // ---------- what the monitor checks (ARCMON_* settings) ----------
 
-@description('ARCMON_CLOUD: the Azure cloud whose Arc endpoints are checked (default: the cloud this deployment runs in).')
-@allowed([
-  'AzureCloud'
-  'AzureUSGovernment'
-  'AzureChinaCloud'
-])
-param arcCloud string = environment().name
+@description('ARCMON_CLOUD: the Azure cloud whose Arc endpoints are checked; leave it out for the cloud this deployment runs in (environment().name).')
+param arcCloud ('AzureCloud' | 'AzureUSGovernment' | 'AzureChinaCloud')?
 
 @description('ARCMON_REGION: Azure region of the Arc resources whose regional endpoints are checked, e.g. eastus.')
 @minLength(2)
@@ -113,8 +108,8 @@ param network networkConfig = {
   privateEndpointSubnetName: 'snet-private-endpoints'
 }
 
-@description('Existing privatelink DNS zones for blob, table and queue (resource ids), e.g. central zones in a hub; zones not given are created here and linked to the VNet.')
-param existingPrivateDnsZoneIds privateDnsZoneIds = {}
+@description('DNS for the storage private endpoints: {mode: \'create\'} makes the privatelink zones here and links them to the VNet; {mode: \'existing\', zoneIds: {...}} uses zones you already have (a hub\'s, any subscription); {mode: \'none\'} leaves DNS to you (e.g. a policy that adds zone groups). Default: create for a new VNet, none for an existing one, so a spoke never shadows the hub\'s zones.')
+param privateDns privateDnsConfig?
 
 // ---------- hosting ----------
 
@@ -147,8 +142,9 @@ param logRetentionInDays int = 90
 
 // ---------- alerts ----------
 
-@description('People or mailboxes that receive alert emails (common alert schema).')
-param alertEmailReceivers emailReceiver[] = []
+@description('People or mailboxes that receive alert emails (common alert schema); at least one, so an alert always reaches a person.')
+@minLength(1)
+param alertEmailReceivers emailReceiver[]
 
 @description('Schedule intervals without any MonitorCycle before the dead-man\'s switch fires.')
 @minValue(2)
@@ -169,14 +165,13 @@ var tableNames = [
   '${tablePrefix}Incidents'
 ]
 var deploymentContainerName = 'app-package-${resourceToken}'
-var zoneIdsByService = {
-  blob: existingPrivateDnsZoneIds.?blob ?? ''
-  table: existingPrivateDnsZoneIds.?table ?? ''
-  queue: existingPrivateDnsZoneIds.?queue ?? ''
-}
+var dns = privateDns ?? (network.mode == 'new' ? { mode: 'create' } : { mode: 'none' })
+// Nested deployment names carry the resource token, so two environments in one resource group never overwrite
+// each other's deployment records.
+var deploymentPrefix = 'arcmon-${resourceToken}'
 
 module monitoring 'modules/monitoring.bicep' = {
-  name: 'monitoring'
+  name: '${deploymentPrefix}-monitoring'
   params: {
     workspaceName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
     appInsightsName: '${abbrs.insightsComponents}${resourceToken}'
@@ -187,7 +182,7 @@ module monitoring 'modules/monitoring.bicep' = {
 }
 
 module identity 'modules/identity.bicep' = {
-  name: 'identity'
+  name: '${deploymentPrefix}-identity'
   params: {
     name: '${abbrs.managedIdentities}${resourceToken}'
     location: location
@@ -196,7 +191,7 @@ module identity 'modules/identity.bicep' = {
 }
 
 module storage 'modules/storage.bicep' = {
-  name: 'storage'
+  name: '${deploymentPrefix}-storage'
   params: {
     name: '${abbrs.storageAccounts}${resourceToken}'
     location: location
@@ -204,11 +199,12 @@ module storage 'modules/storage.bicep' = {
     skuName: storageSkuName
     deploymentContainerName: deploymentContainerName
     tableNames: tableNames
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
   }
 }
 
 module vnet 'modules/network.bicep' = {
-  name: 'network'
+  name: '${deploymentPrefix}-network'
   params: {
     config: network
     newVirtualNetworkName: '${abbrs.virtualNetworks}${resourceToken}'
@@ -218,20 +214,25 @@ module vnet 'modules/network.bicep' = {
 }
 
 module dnsZones 'modules/privateDnsZone.bicep' = [
-  for service in storageServices: {
-    name: 'dns-${service}'
+  for service in storageServices: if (dns.mode == 'create') {
+    name: '${deploymentPrefix}-dns-${service}'
     params: {
       zoneName: 'privatelink.${service}.${environment().suffixes.storage}'
-      existingZoneId: zoneIdsByService[service]
       virtualNetworkId: vnet.outputs.resourceId
       tags: tags
     }
   }
 ]
 
+var zoneIds = dns.mode == 'existing'
+  ? dns.zoneIds
+  : (dns.mode == 'create'
+      ? { blob: dnsZones[0].?outputs.resourceId ?? '', table: dnsZones[1].?outputs.resourceId ?? '', queue: dnsZones[2].?outputs.resourceId ?? '' }
+      : { blob: '', table: '', queue: '' })
+
 module privateEndpoints 'modules/privateEndpoint.bicep' = [
   for (service, i) in storageServices: {
-    name: 'pe-${service}'
+    name: '${deploymentPrefix}-pe-${service}'
     params: {
       name: '${abbrs.privateEndpoints}${service}-${resourceToken}'
       location: location
@@ -239,13 +240,13 @@ module privateEndpoints 'modules/privateEndpoint.bicep' = [
       subnetId: vnet.outputs.privateEndpointSubnetId
       storageAccountName: storage.outputs.name
       groupId: service
-      privateDnsZoneId: dnsZones[i].outputs.resourceId
+      privateDnsZoneId: zoneIds[service]
     }
   }
 ]
 
 module roles 'modules/roles.bicep' = {
-  name: 'roles'
+  name: '${deploymentPrefix}-roles'
   params: {
     principalId: identity.outputs.principalId
     storageAccountName: storage.outputs.name
@@ -254,7 +255,7 @@ module roles 'modules/roles.bicep' = {
 }
 
 module functionApp 'modules/functionApp.bicep' = {
-  name: 'functionApp'
+  name: '${deploymentPrefix}-functionApp'
   // The app reads its deployment package and host storage through the private endpoints with its identity:
   // both must exist before it starts.
   dependsOn: [
@@ -273,9 +274,10 @@ module functionApp 'modules/functionApp.bicep' = {
     deploymentContainerName: storage.outputs.deploymentContainerName
     appInsightsName: monitoring.outputs.name
     functionSubnetId: vnet.outputs.functionSubnetId
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    arcCloud: arcCloud
+    arcCloud: arcCloud ?? environment().name
     arcRegion: arcRegion
     siteName: siteName
     scenarios: scenarios
@@ -292,7 +294,7 @@ module functionApp 'modules/functionApp.bicep' = {
 }
 
 module alerts 'modules/alerts.bicep' = {
-  name: 'alerts'
+  name: '${deploymentPrefix}-alerts'
   params: {
     actionGroupName: '${abbrs.actionGroups}${resourceToken}'
     actionGroupShortName: 'arcmon'
@@ -309,7 +311,7 @@ module alerts 'modules/alerts.bicep' = {
 }
 
 module workbook 'modules/workbook.bicep' = {
-  name: 'workbook'
+  name: '${deploymentPrefix}-workbook'
   params: {
     displayName: 'Azure Arc connectivity trends (${siteName})'
     nameSeed: resourceToken

@@ -12,6 +12,9 @@ type networkConfig = {
   @description('existing mode: resource group of the VNet (default: the deployment\'s resource group).')
   virtualNetworkResourceGroupName: string?
 
+  @description('existing mode: subscription of the VNet (default: the deployment\'s subscription; the same tenant). The deploying identity needs Microsoft.Network/virtualNetworks/subnets/join/action on both subnets.')
+  virtualNetworkSubscriptionId: string?
+
   @description('new mode: address space of the VNet, e.g. 10.60.0.0/24.')
   addressPrefix: string?
 
@@ -33,17 +36,43 @@ type networkConfig = {
 }
 
 @export()
-@description('Existing private DNS zones (resource ids), usually central privatelink zones in a hub. A zone left out is created in this resource group and linked to the VNet.')
+@description('Resource ids of the three privatelink zones for the monitor\'s storage (blob, table, queue); they may live in another resource group or subscription, e.g. central zones in a hub.')
 type privateDnsZoneIds = {
-  @description('Resource id of the privatelink.blob zone.')
-  blob: string?
+  @description('Resource id of the privatelink.blob.<storage suffix> zone.')
+  blob: string
 
-  @description('Resource id of the privatelink.table zone.')
-  table: string?
+  @description('Resource id of the privatelink.table.<storage suffix> zone.')
+  table: string
 
-  @description('Resource id of the privatelink.queue zone.')
-  queue: string?
+  @description('Resource id of the privatelink.queue.<storage suffix> zone.')
+  queue: string
 }
+
+@description('Create the three privatelink zones in this resource group and link them to the VNet (a trial, or a VNet with no central DNS).')
+type privateDnsCreate = {
+  @description('create: new zones in this resource group, linked to the VNet.')
+  mode: 'create'
+}
+
+@description('Use zones that already exist, usually central zones in a hub (another resource group or subscription is fine); the private endpoints register their records there.')
+type privateDnsExisting = {
+  @description('existing: the zones named in zoneIds.')
+  mode: 'existing'
+
+  @description('The three zones\' resource ids.')
+  zoneIds: privateDnsZoneIds
+}
+
+@description('Create no zones and no zone groups: DNS for private endpoints is managed elsewhere (e.g. an Azure Policy that adds zone groups, or on-premises DNS).')
+type privateDnsNone = {
+  @description('none: no zones, no zone groups.')
+  mode: 'none'
+}
+
+@export()
+@discriminator('mode')
+@description('How the storage private endpoints get their DNS records: create zones here, use existing zones, or leave DNS to the customer.')
+type privateDnsConfig = privateDnsCreate | privateDnsExisting | privateDnsNone
 
 @export()
 @description('One person or mailbox that receives alert emails.')

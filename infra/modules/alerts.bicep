@@ -10,7 +10,8 @@ param actionGroupName string
 @maxLength(12)
 param actionGroupShortName string
 
-@description('People or mailboxes that receive the alert emails.')
+@description('People or mailboxes that receive the alert emails (at least one).')
+@minLength(1)
 param emailReceivers emailReceiver[]
 
 @description('Prefix of the alert rule names (abbreviation plus resource token).')
@@ -64,8 +65,15 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
 
 var silentMinutes = probeIntervalMinutes * silentAfterIntervals
 
-// Enough history for the last openAfter results of every endpoint, whatever the schedule.
-var blockedWindow = probeIntervalMinutes * (openAfter + 1) <= 60 ? 'PT1H' : (probeIntervalMinutes * (openAfter + 1) <= 360 ? 'PT6H' : 'P1D')
+// The blocked rule reads only each endpoint's latest result (which carries the monitor's own count of blocked
+// cycles), so its window needs to hold two schedule intervals, whatever ARCMON_OPEN_AFTER is: the smallest window
+// a log alert offers that is at least twice the interval. A monitor that stops reporting lets the alert resolve
+// after that window; the dead-man's switch rules cover that case.
+var blockedWindow = probeIntervalMinutes * 2 <= 5
+  ? 'PT5M'
+  : (probeIntervalMinutes * 2 <= 10
+      ? 'PT10M'
+      : (probeIntervalMinutes * 2 <= 15 ? 'PT15M' : (probeIntervalMinutes * 2 <= 30 ? 'PT30M' : (probeIntervalMinutes * 2 <= 45 ? 'PT45M' : 'PT1H'))))
 
 var requiredBlockedQuery = replace(replace(loadTextContent('../queries/alert-required-endpoint-blocked.kql'), '__OPEN_AFTER__', string(openAfter)), '__PRIVATE_LINK__', privateLinkMode ? 'true' : 'false')
 var regressionQuery = loadTextContent('../queries/alert-regression-event.kql')
@@ -73,14 +81,14 @@ var silentSiteQuery = replace(loadTextContent('../queries/alert-monitor-silent-s
 var silentAllQuery = replace(loadTextContent('../queries/alert-monitor-silent-all.kql'), '__SILENT_MINUTES__', string(silentMinutes))
 var certificateQuery = loadTextContent('../queries/alert-certificate-expiry.kql')
 
-resource requiredEndpointBlocked 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+resource requiredEndpointBlocked 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: '${ruleNamePrefix}required-endpoint-blocked'
   location: location
   tags: tags
   kind: 'LogAlert'
   properties: {
     displayName: 'Arc connectivity: required endpoint blocked'
-    description: 'A required Azure Arc endpoint has been blocked at a site for ${openAfter} consecutive cycles. One alert per endpoint and site; it resolves by itself when the endpoint answers again.'
+    description: 'A required Azure Arc endpoint has been blocked at a site for at least ${openAfter} consecutive cycles. One alert per endpoint and site; it resolves by itself when the endpoint answers again.'
     severity: 1
     enabled: true
     scopes: [
@@ -127,24 +135,25 @@ resource requiredEndpointBlocked 'Microsoft.Insights/scheduledQueryRules@2023-12
   }
 }
 
-resource regressionEvent 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+resource regressionEvent 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: '${ruleNamePrefix}regression-event'
   location: location
   tags: tags
   kind: 'LogAlert'
   properties: {
     displayName: 'Arc connectivity: regression (interception, private link bypassed, latency)'
-    description: 'The monitor reported a regression: TLS interception appeared, a private-link endpoint resolves to a public address, or latency regressed against its baseline. One email per regression.'
+    description: 'The monitor reported a regression: TLS interception appeared, a private-link endpoint resolves to a public address, latency regressed against its baseline, or the clock drifted. One email per regression.'
     severity: 2
     enabled: true
     scopes: [
       appInsights.id
     ]
+    // Window = frequency: each event falls in exactly one evaluation, so it is mailed once without muting the rule
+    // (a mute would also swallow another endpoint's regression in the same minutes).
     evaluationFrequency: 'PT5M'
-    windowSize: 'PT10M'
+    windowSize: 'PT5M'
     // Events are one-off facts: a stateful rule would send a "resolved" mail five minutes later.
     autoMitigate: false
-    muteActionsDuration: 'PT10M'
     criteria: {
       allOf: [
         {
@@ -168,7 +177,14 @@ resource regressionEvent 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
               ]
             }
             {
-              name: 'kind'
+              name: 'incidentKind'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+            {
+              name: 'incidentId'
               operator: 'Include'
               values: [
                 '*'
@@ -190,7 +206,7 @@ resource regressionEvent 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   }
 }
 
-resource monitorSilentSite 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+resource monitorSilentSite 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: '${ruleNamePrefix}monitor-silent-site'
   location: location
   tags: tags
@@ -238,7 +254,7 @@ resource monitorSilentSite 'Microsoft.Insights/scheduledQueryRules@2023-12-01' =
   }
 }
 
-resource monitorSilentAll 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+resource monitorSilentAll 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: '${ruleNamePrefix}monitor-silent'
   location: location
   tags: tags
@@ -277,7 +293,7 @@ resource monitorSilentAll 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = 
   }
 }
 
-resource certificateExpiry 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+resource certificateExpiry 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
   name: '${ruleNamePrefix}certificate-expiry'
   location: location
   tags: tags

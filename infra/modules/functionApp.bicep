@@ -32,6 +32,9 @@ param deploymentContainerName string
 @description('Name of the Application Insights component.')
 param appInsightsName string
 
+@description('Resource id of the Log Analytics workspace that receives the app\'s platform logs and metrics (diagnostic settings).')
+param workspaceResourceId string
+
 @description('Resource id of the subnet for VNet integration (delegated to Microsoft.App/environments).')
 param functionSubnetId string
 
@@ -48,12 +51,7 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
-@description('ARCMON_CLOUD: the Azure cloud whose Arc endpoints are checked.')
-@allowed([
-  'AzureCloud'
-  'AzureUSGovernment'
-  'AzureChinaCloud'
-])
+@description('ARCMON_CLOUD: the Azure cloud whose Arc endpoints are checked (AzureCloud, AzureUSGovernment or AzureChinaCloud; main.bicep passes the deployment\'s own cloud when none is given).')
 param arcCloud string
 
 @description('ARCMON_REGION: Azure region of the Arc resources, e.g. eastus.')
@@ -93,7 +91,7 @@ param expectedRootsPem string
 @description('ARCMON_TABLE_PREFIX: prefix of the monitor\'s table names.')
 param tablePrefix string
 
-resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+resource storageAccount 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
   name: storageAccountName
 }
 
@@ -101,7 +99,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
   tags: tags
@@ -115,7 +113,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-resource site 'Microsoft.Web/sites@2024-04-01' = {
+resource site 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   tags: union(tags, { 'azd-service-name': serviceName })
@@ -186,6 +184,8 @@ var monitorSettings = {
   ARCMON_TABLE_PREFIX: tablePrefix
   AZURE_CLIENT_ID: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  // Application Insights has local auth off: telemetry goes with the identity's Entra ID token, never the key.
+  ARCMON_TELEMETRY_AUTH: 'entra'
 }
 
 // Optional monitor settings, set only when given (an empty value would be parsed as "unset" anyway).
@@ -210,14 +210,39 @@ var hostSettings = {
 
 var givenOptionalSettings = toObject(filter(items(optionalMonitorSettings), s => !empty(s.value)), s => s.key, s => s.value)
 
-resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: site
   name: 'appsettings'
   properties: union(hostSettings, monitorSettings, givenOptionalSettings)
 }
 
+// The host's own logs (start-up failures, function errors, timeouts) and the app's metrics go to the workspace
+// beside the monitor's telemetry, so a monitor that cannot start is diagnosable where its silence is alerted on.
+// The only GA version (2016-09-01) has no metric categories; 2021-05-01-preview is the current one and the one
+// Microsoft's verified modules deploy.
+#disable-next-line use-recent-api-versions
+resource siteDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: site
+  properties: {
+    workspaceId: workspaceResourceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
 // Deployment and management go through Entra ID only.
-resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: site
   name: 'ftp'
   properties: {
@@ -225,7 +250,7 @@ resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
   }
 }
 
-resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: site
   name: 'scm'
   properties: {

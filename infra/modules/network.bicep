@@ -18,7 +18,7 @@ var isNew = config.mode == 'new'
 var virtualNetworkName = isNew ? newVirtualNetworkName : (config.?virtualNetworkName ?? '')
 var virtualNetworkResourceGroupName = isNew ? resourceGroup().name : (config.?virtualNetworkResourceGroupName ?? resourceGroup().name)
 
-resource virtualNetwork 'Microsoft.Network/virtualNetworks@2024-05-01' = if (isNew) {
+resource virtualNetwork 'Microsoft.Network/virtualNetworks@2026-03-01' = if (isNew) {
   name: newVirtualNetworkName
   location: location
   tags: tags
@@ -58,7 +58,8 @@ resource virtualNetwork 'Microsoft.Network/virtualNetworks@2024-05-01' = if (isN
   }
 }
 
-var virtualNetworkId = isNew ? virtualNetwork.id : resourceId(subscription().subscriptionId, virtualNetworkResourceGroupName, 'Microsoft.Network/virtualNetworks', virtualNetworkName)
+var virtualNetworkSubscriptionId = isNew ? subscription().subscriptionId : (config.?virtualNetworkSubscriptionId ?? subscription().subscriptionId)
+var virtualNetworkId = isNew ? virtualNetwork.id : resourceId(virtualNetworkSubscriptionId, virtualNetworkResourceGroupName, 'Microsoft.Network/virtualNetworks', virtualNetworkName)
 
 @description('Name of the VNet the monitor joins.')
 output name string = virtualNetworkName

@@ -23,14 +23,14 @@ param storageAccountName string
 ])
 param groupId string
 
-@description('Resource id of the privatelink DNS zone for this sub-resource.')
+@description('Resource id of the privatelink DNS zone for this sub-resource; empty for no zone group (DNS managed elsewhere).')
 param privateDnsZoneId string
 
-resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+resource storageAccount 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
   name: storageAccountName
 }
 
-resource privateEndpoint 'Microsoft.Network/privateEndpoints@2024-05-01' = {
+resource privateEndpoint 'Microsoft.Network/privateEndpoints@2026-03-01' = {
   name: name
   location: location
   tags: tags
@@ -52,7 +52,7 @@ resource privateEndpoint 'Microsoft.Network/privateEndpoints@2024-05-01' = {
   }
 }
 
-resource zoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024-05-01' = {
+resource zoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2026-03-01' = if (!empty(privateDnsZoneId)) {
   parent: privateEndpoint
   name: 'default'
   properties: {
@@ -73,5 +73,5 @@ output name string = privateEndpoint.name
 @description('Resource id of the private endpoint.')
 output resourceId string = privateEndpoint.id
 
-@description('Resource id of its private DNS zone group.')
-output zoneGroupResourceId string = zoneGroup.id
+@description('Resource id of its private DNS zone group, empty when DNS is managed elsewhere.')
+output zoneGroupResourceId string = zoneGroup.?id ?? ''

@@ -25,10 +25,13 @@ param skuName string
 @maxLength(63)
 param deploymentContainerName string
 
+@description('Resource id of the Log Analytics workspace that receives the account\'s logs and metrics (diagnostic settings).')
+param workspaceResourceId string
+
 @description('Names of the monitor\'s tables: history, latest state, incidents (ARCMON_TABLE_PREFIX + History/State/Incidents).')
 param tableNames string[]
 
-resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+resource account 'Microsoft.Storage/storageAccounts@2026-09-01' = {
   name: name
   location: location
   tags: tags
@@ -52,12 +55,12 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-09-01' = {
   parent: account
   name: 'default'
 }
 
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-09-01' = {
   parent: blobService
   name: deploymentContainerName
   properties: {
@@ -65,17 +68,83 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
-resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2026-09-01' = {
   parent: account
   name: 'default'
 }
 
-resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2026-09-01' = [
   for tableName in tableNames: {
     parent: tableService
     name: tableName
   }
 ]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2026-09-01' existing = {
+  parent: account
+  name: 'default'
+}
+
+// Transactions of the account; reads, writes and deletes (with their caller and result) of the services the
+// monitor and its host use: the tables, the deployment package and host locks (blob), the host's queues.
+// Diagnostic settings: the only GA version (2016-09-01) has no metric categories; 2021-05-01-preview is the
+// current one and the one Microsoft's verified modules deploy (same below).
+#disable-next-line use-recent-api-versions
+resource accountDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account
+  properties: {
+    workspaceId: workspaceResourceId
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+var serviceDiagnostics = {
+  workspaceId: workspaceResourceId
+  logs: map(
+    [
+      'StorageRead'
+      'StorageWrite'
+      'StorageDelete'
+    ],
+    category => {
+      category: category
+      enabled: true
+    }
+  )
+  metrics: [
+    {
+      category: 'Transaction'
+      enabled: true
+    }
+  ]
+}
+
+#disable-next-line use-recent-api-versions
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: tableService
+  properties: serviceDiagnostics
+}
+
+#disable-next-line use-recent-api-versions
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: blobService
+  properties: serviceDiagnostics
+}
+
+#disable-next-line use-recent-api-versions
+resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: queueService
+  properties: serviceDiagnostics
+}
 
 @description('Name of the storage account.')
 output name string = account.name

@@ -36,7 +36,7 @@ var queries = {
 }
 
 // string([text]) is the JSON array '["<escaped text>"]'; dropping the brackets leaves a JSON string literal.
-var withQueries = reduce(items(queries), layout, (done, query) => replace(done, '"{query:${query.key}}"', substring(string([query.value]), 1, length(string([query.value])) - 2)))
+var withQueries = reduce(items(queries), layout, (done, query) => replace(done, '"{query:${query.key}}"', take(skip(string([query.value]), 1), length(string([query.value])) - 2)))
 
 resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
   name: guid(resourceGroup().id, nameSeed, 'arcmon-trends')

@@ -37,6 +37,8 @@ export const AVAILABILITY_PROPS = {
   hostPattern: 'hostPattern',
   tlsProtocol: 'tlsProtocol',
   interceptedBy: 'interceptedBy',
+  /** Consecutive cycles this endpoint has been blocked at the site, this one included (0 when it is not). */
+  blockedCycles: 'blockedCycles',
 } as const;
 
 /** customDimensions keys on EndpointRegressed / EndpointRecovered. */

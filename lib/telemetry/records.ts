@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CycleReport, Incident, RegressionOutcome, TargetResult } from '../monitor/types';
+import type { CycleReport, EndpointState, Incident, RegressionOutcome, TargetResult } from '../monitor/types';
 import type { PhaseTimings, ProbeResult } from '../probes/types';
 import {
   AVAILABILITY_PROPS,
@@ -127,6 +127,7 @@ const worked = (result: ProbeResult) => result.verdict === 'reachable' || result
 export function availabilityRecord(
   report: CycleReport,
   { target, result }: TargetResult,
+  state?: Pick<EndpointState, 'consecutiveFailures'>,
 ): AvailabilityRecord | undefined {
   if (result.verdict === 'skipped') return undefined;
   return {
@@ -151,6 +152,9 @@ export function availabilityRecord(
       [AVAILABILITY_PROPS.hostPattern]: target.hostPattern,
       [AVAILABILITY_PROPS.tlsProtocol]: result.tls?.protocol,
       [AVAILABILITY_PROPS.interceptedBy]: result.tls?.interceptedBy,
+      // The alert rule compares this with ARCMON_OPEN_AFTER on the latest result alone, so it fires for any
+      // schedule and threshold without reading hours of history.
+      [AVAILABILITY_PROPS.blockedCycles]: state === undefined ? undefined : String(state.consecutiveFailures),
     }),
   };
 }
@@ -217,8 +221,9 @@ export function latencyMetrics(report: CycleReport, { target, result }: TargetRe
 
 /** Everything one cycle sends. */
 export function cycleTelemetry(report: CycleReport, outcome: RegressionOutcome, extra: CycleExtra): CycleTelemetry {
+  const states = new Map(outcome.states.map((s) => [s.targetId, s]));
   return {
-    availability: report.results.flatMap((r) => availabilityRecord(report, r) ?? []),
+    availability: report.results.flatMap((r) => availabilityRecord(report, r, states.get(r.target.id)) ?? []),
     events: [...outcome.transitions.map((t) => incidentEvent(t.type, t.incident)), cycleEvent(report, extra)],
     metrics: report.results.flatMap((r) => latencyMetrics(report, r)),
   };

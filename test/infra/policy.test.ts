@@ -216,7 +216,7 @@ describe('monitoring and alerts', () => {
 
   const rules = ofType('Microsoft.Insights/scheduledQueryRules');
 
-  it('declares the five log alert rules on API 2023-12-01', () => {
+  it('declares the five log alert rules on API 2026-03-01', () => {
     expect(rules.map((r) => r.symbol).sort()).toEqual(
       [
         'certificateExpiry',
@@ -226,7 +226,7 @@ describe('monitoring and alerts', () => {
         'requiredEndpointBlocked',
       ].sort(),
     );
-    for (const r of rules) expect(r.apiVersion).toBe('2023-12-01');
+    for (const r of rules) expect(r.apiVersion).toBe('2026-03-01');
   });
 
   it('alerts once per endpoint and site on a blocked required endpoint, and resolves by itself', () => {
@@ -277,8 +277,12 @@ describe('template hygiene', () => {
     expect(outputs.filter((o) => !/^[A-Z][A-Z0-9_]*$/.test(o))).toEqual([]);
   });
 
-  it('uses stable (non-preview) API versions', () => {
-    expect(resources.filter((r) => /preview/i.test(r.apiVersion)).map((r) => `${r.file} ${r.type}`)).toEqual([]);
+  it('uses stable (non-preview) API versions, but for diagnostic settings (whose only GA version lacks metric categories)', () => {
+    expect(
+      resources
+        .filter((r) => /preview/i.test(r.apiVersion) && r.type !== 'Microsoft.Insights/diagnosticSettings')
+        .map((r) => `${r.file} ${r.type}`),
+    ).toEqual([]);
   });
 
   it('names resources from the resource token and the abbreviation table', () => {
@@ -307,7 +311,7 @@ describe('azd', () => {
     expect(azureYaml).toMatch(/^services:\n {2}monitor:\n(?: {4}.*\n)*? {4}project: \.\n/m);
     expect(azureYaml).toMatch(/^ {4}language: js$/m);
     expect(azureYaml).toMatch(/^ {4}host: function$/m);
-    expect(azureYaml).toMatch(/run: npm run build/);
+    expect(azureYaml).toMatch(/run: npm run package/);
     expect(readInfra('modules/functionApp.bicep')).toContain("'azd-service-name': serviceName");
     expect(readInfra('main.bicep')).toContain("serviceName: 'monitor'");
   });
@@ -316,8 +320,11 @@ describe('azd', () => {
     const parameters = JSON.parse(readInfra('main.parameters.json')) as { parameters: Record<string, unknown> };
     const declared = params.filter((p) => p.file === 'main.bicep').map((p) => p.name);
     expect(Object.keys(parameters.parameters).filter((k) => !declared.includes(k))).toEqual([]);
-    const required = params.filter((p) => p.file === 'main.bicep' && p.defaultText === '').map((p) => p.name);
-    expect(required.sort()).toEqual(['arcRegion', 'environmentName', 'siteName']);
+    // A parameter without a default is required, unless its type is nullable (`type?`).
+    const required = params
+      .filter((p) => p.file === 'main.bicep' && p.defaultText === '' && !p.declaration.trim().endsWith('?'))
+      .map((p) => p.name);
+    expect(required.sort()).toEqual(['alertEmailReceivers', 'arcRegion', 'environmentName', 'siteName']);
     expect(required.filter((r) => !(r in parameters.parameters))).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import type { RegressionOutcome } from '../../lib/monitor/types';
 import { describe, expect, it } from 'vitest';
 import { finding, settle } from '../../lib/probes/result';
 import type { ProbeResult } from '../../lib/probes/types';
@@ -90,6 +91,22 @@ describe('availability records', () => {
       message: 'no answer from 20.60.1.5:443 within 10000 ms',
       properties: { verdict: 'blocked', failureCode: 'TCP_TIMEOUT', phase: 'connect' },
     });
+  });
+
+  it("carries the monitor's count of blocked cycles, which the blocked-endpoint alert compares with ARCMON_OPEN_AFTER", () => {
+    const base = outcome();
+    const blockedState = { targetId: gas.id, consecutiveFailures: 3 } as RegressionOutcome['states'][number];
+    const reachableState = { targetId: his.id, consecutiveFailures: 0 } as RegressionOutcome['states'][number];
+    const sent = cycleTelemetry(
+      cycleReport(),
+      { ...base, states: [blockedState, reachableState] },
+      { pastDue: false, openIncidents: 1 },
+    ).availability;
+    const byName = new Map(sent.map((a) => [a.name, a.properties]));
+    expect(byName.get(gas.id)?.blockedCycles).toBe('3');
+    expect(byName.get(his.id)?.blockedCycles).toBe('0');
+    // No state (the store could not be read, so nothing was judged): no count, and the alert cannot fire on it.
+    expect(byName.get(login.id)).not.toHaveProperty('blockedCycles');
   });
 
   it('sends nothing for a skipped wildcard: it was not tested', () => {
