@@ -2,7 +2,7 @@ metadata description = 'Azure Arc connectivity monitor: a Flex Consumption funct
 
 targetScope = 'resourceGroup'
 
-import { emailReceiver, monitorThresholds, networkConfig, privateDnsConfig } from 'types.bicep'
+import { emailReceiver, firewallRulesConfig, monitorThresholds, networkConfig, privateDnsConfig } from 'types.bicep'
 
 // ---------- deployment ----------
 
@@ -110,6 +110,9 @@ param network networkConfig = {
 
 @description('DNS for the storage private endpoints: {mode: \'create\'} makes the privatelink zones here and links them to the VNet; {mode: \'existing\', zoneIds: {...}} uses zones you already have (a hub\'s, any subscription); {mode: \'none\'} leaves DNS to you (e.g. a policy that adds zone groups). Default: create for a new VNet, none for an existing one, so a spoke never shadows the hub\'s zones.')
 param privateDns privateDnsConfig?
+
+@description('Optional: add the Azure Arc allowlist to an existing Azure Firewall policy as a rule collection group "azure-arc", from arcmon allowlist --format azure-firewall-json, so the firewall allows exactly what the monitor checks. Leave out to change no firewall.')
+param arcFirewallRules firewallRulesConfig?
 
 // ---------- hosting ----------
 
@@ -307,6 +310,21 @@ module alerts 'modules/alerts.bicep' = {
     openAfter: thresholds.openAfter
     silentAfterIntervals: silentAfterIntervals
     privateLinkMode: privateLinkMode
+  }
+}
+
+// Without the parameter the module is not deployed; the fallback id only keeps its scope expression valid.
+var firewallPolicyIdParts = split(arcFirewallRules.?firewallPolicyResourceId ?? resourceId('Microsoft.Network/firewallPolicies', 'none'), '/')
+
+module firewallRules 'modules/firewallRules.bicep' = if (arcFirewallRules != null) {
+  name: '${deploymentPrefix}-firewall-rules'
+  // The policy usually lives in the hub: its own subscription and resource group.
+  scope: resourceGroup(firewallPolicyIdParts[2], firewallPolicyIdParts[4])
+  params: {
+    firewallPolicyName: last(firewallPolicyIdParts)
+    ruleCollectionGroupName: 'azure-arc'
+    priority: arcFirewallRules.?priority ?? 300
+    ruleCollections: arcFirewallRules.?ruleCollections ?? []
   }
 }
 

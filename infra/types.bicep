@@ -138,3 +138,19 @@ type monitorThresholds = {
   @maxValue(3650)
   retentionDays: int
 }
+
+@export()
+@description('Azure Arc rules to add to an existing Azure Firewall policy (the hub firewall in front of the Arc machines).')
+type firewallRulesConfig = {
+  @description('Resource id of the existing firewall policy; it may be in another resource group or subscription.')
+  firewallPolicyResourceId: string
+
+  @description('Priority of the rule collection group within the policy (100-65000).')
+  @minValue(100)
+  @maxValue(65000)
+  priority: int?
+
+  @description('Rule collections from arcmon allowlist --format azure-firewall-json (in a parameter file: loadJsonContent(\'arc-rules.json\')).')
+  @minLength(1)
+  ruleCollections: object[]
+}

@@ -5,6 +5,7 @@ const USAGE = `arcmon — Azure Arc connectivity monitor
 Commands:
   arcmon check [options]   check every endpoint Azure Arc needs, now, from this machine (arcmon check --help)
   arcmon run [options]     run the monitor on its schedule, storing history and raising incidents (arcmon run --help)
+  arcmon allowlist --format F   firewall, NSG and proxy rules for the endpoints (arcmon allowlist --help)
 `;
 
 /** Dispatches a command line; returns the exit status. */
@@ -28,6 +29,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': {
         const { runLocal } = await import('./run');
         return await runLocal(rest, io);
+      }
+      case 'allowlist': {
+        const { runAllowlist } = await import('./allowlist');
+        return await runAllowlist(rest, io);
       }
       case undefined:
       case '-h':
