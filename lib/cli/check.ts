@@ -8,7 +8,8 @@ import type { ProxyConfig } from '../probes/types';
 import { runCycle } from '../monitor/cycle';
 import { DEFAULT_THRESHOLDS, prepareCycle, readExtraCa, type MonitorInputs } from '../monitor/setup';
 import type { CycleReport } from '../monitor/types';
-import { CHECK_SCHEMA, renderTable, summaryLine } from './render';
+import { fixFor } from '../rules/fixes';
+import { CHECK_SCHEMA, renderFixes, renderTable, summaryLine } from './render';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -211,7 +212,7 @@ export async function runCheck(argv: string[], io: CheckIo): Promise<number> {
     io.stdout(JSON.stringify(checkDocument(report, prepared.notes, inputs), null, 2) + '\n');
   } else {
     for (const note of prepared.notes) io.stdout(`note: ${note}\n`);
-    io.stdout(renderTable(report) + '\n\n' + summaryLine(report, blocked) + '\n');
+    io.stdout(renderTable(report) + '\n' + renderFixes(report) + '\n' + summaryLine(report, blocked) + '\n');
   }
   return blocked > 0 ? 1 : 0;
 }
@@ -230,6 +231,9 @@ export function checkDocument(report: CycleReport, notes: string[], inputs: Moni
     dnsServer: inputs.dnsServer ?? 'system',
     notes,
     summary: { ...report.counts, total: report.results.length, requiredBlocked: requiredBlocked(report) },
-    results: report.results.map((r) => ({ target: r.target, ...r.result })),
+    results: report.results.map((r) => {
+      const fix = fixFor({ ...r.target, cloud: report.cloud }, r.result);
+      return { target: r.target, ...r.result, ...(fix ? { fix } : {}) };
+    }),
   };
 }

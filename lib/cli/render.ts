@@ -1,5 +1,6 @@
 import type { ProbeResult } from '../probes/types';
 import type { CycleReport, TargetResult } from '../monitor/types';
+import { fixFor } from '../rules/fixes';
 
 /** Version of the `--json` document; bump on any breaking change to its shape. */
 export const CHECK_SCHEMA = 'arcmon.check/v1';
@@ -83,6 +84,17 @@ export function renderTable(report: CycleReport, opts: { width?: number } = {}):
     lines.push(line.length > width ? line.slice(0, width - 1) + '…' : line);
   }
   return lines.join('\n');
+}
+
+/** One line per blocked or degraded endpoint: what to change (empty when nothing failed). */
+export function renderFixes(report: CycleReport): string {
+  const lines: string[] = [];
+  for (const tr of report.results) {
+    if (tr.result.verdict !== 'blocked' && tr.result.verdict !== 'degraded') continue;
+    const fix = fixFor({ ...tr.target, cloud: report.cloud }, tr.result);
+    if (fix) lines.push(`  ${tr.target.id}  [${fix.place}] ${fix.summary}`);
+  }
+  return lines.length === 0 ? '' : `\nTo fix:\n${lines.join('\n')}\n`;
 }
 
 export function summaryLine(report: CycleReport, requiredBlocked: number): string {

@@ -14,6 +14,8 @@ export interface TargetInfo {
   agents: Agent[];
   purpose: string;
   mustBePrivate: boolean;
+  /** Service tags the catalog lists for the target (empty for third-party and user endpoints). Default none. */
+  serviceTags?: string[];
 }
 
 export interface TargetResult {

@@ -39,6 +39,8 @@ export const AVAILABILITY_PROPS = {
   interceptedBy: 'interceptedBy',
   /** Consecutive cycles this endpoint has been blocked at the site, this one included (0 when it is not). */
   blockedCycles: 'blockedCycles',
+  /** What to change for a blocked or degraded result (lib/rules/fixes.ts), one line; the alert mails carry it. */
+  fix: 'fix',
 } as const;
 
 /** customDimensions keys on EndpointRegressed / EndpointRecovered. */

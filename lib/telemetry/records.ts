@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { fixFor } from '../rules/fixes';
 import type { CycleReport, EndpointState, Incident, RegressionOutcome, TargetResult } from '../monitor/types';
 import type { PhaseTimings, ProbeResult } from '../probes/types';
 import {
@@ -155,6 +156,7 @@ export function availabilityRecord(
       // The alert rule compares this with ARCMON_OPEN_AFTER on the latest result alone, so it fires for any
       // schedule and threshold without reading hours of history.
       [AVAILABILITY_PROPS.blockedCycles]: state === undefined ? undefined : String(state.consecutiveFailures),
+      [AVAILABILITY_PROPS.fix]: fixFor({ ...target, cloud: report.cloud }, result)?.summary,
     }),
   };
 }
