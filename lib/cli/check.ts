@@ -9,6 +9,14 @@ import { runCycle } from '../monitor/cycle';
 import { DEFAULT_THRESHOLDS, prepareCycle, readExtraCa, type MonitorInputs } from '../monitor/setup';
 import type { CycleReport } from '../monitor/types';
 import { fixFor } from '../rules/fixes';
+import {
+  indexServiceTags,
+  ServiceTagsError,
+  withAzureAddressCheck,
+  type ServiceTagIndex,
+  type TagMatch,
+} from '../rules/serviceTags';
+import type { ProbeResult } from '../probes/types';
 import { CHECK_SCHEMA, renderFixes, renderTable, summaryLine } from './render';
 
 export class UsageError extends Error {
@@ -33,6 +41,7 @@ Options:
   --timeout-ms N        deadline per endpoint, all phases (default 10000)
   --concurrency N       endpoints probed at once (default 32)
   --no-allowlist        do not fetch the notification service allowlist for azgn* hosts
+  --service-tags FILE   Microsoft's ServiceTags_*.json: name the service tags of every resolved address
   --json                one JSON document (schema ${CHECK_SCHEMA}) instead of the table
   -h, --help            this help
 
@@ -40,6 +49,8 @@ Exit status: 0 every required endpoint reachable, 1 a required endpoint blocked,
 
 export interface CheckArgs {
   inputs: MonitorInputs;
+  /** Index of the service tags file, when --service-tags is given. */
+  serviceTags?: ServiceTagIndex;
   concurrency: number;
   json: boolean;
 }
@@ -74,6 +85,7 @@ export async function parseCheckArgs(argv: string[], env: Record<string, string 
         'timeout-ms': { type: 'string' },
         concurrency: { type: 'string' },
         'no-allowlist': { type: 'boolean' },
+        'service-tags': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -125,7 +137,16 @@ export async function parseCheckArgs(argv: string[], env: Record<string, string 
     thresholds: DEFAULT_THRESHOLDS,
     fetchAllowlist: !(v['no-allowlist'] ?? false),
   };
-  return { inputs, concurrency, json: v.json ?? false };
+  let serviceTags: ServiceTagIndex | undefined;
+  if (v['service-tags']) {
+    try {
+      serviceTags = indexServiceTags(await readText(v['service-tags'], '--service-tags'), v['service-tags']);
+    } catch (err) {
+      if (err instanceof ServiceTagsError) throw new UsageError(`--service-tags: ${err.message}`);
+      throw err;
+    }
+  }
+  return { inputs, concurrency, json: v.json ?? false, ...(serviceTags ? { serviceTags } : {}) };
 }
 
 async function readText(file: string, flag: string): Promise<string> {
@@ -207,18 +228,32 @@ export async function runCheck(argv: string[], io: CheckIo): Promise<number> {
       : {}),
   });
   if (progress) io.stderr('\r\x1b[K');
+  // With a service tags file, an Azure-operated name answered from outside Azure's ranges is a finding.
+  const tags = args.serviceTags;
+  if (tags) {
+    for (const r of report.results) r.result = withAzureAddressCheck(r.target, r.result, tags);
+    for (const verdict of Object.keys(report.counts) as (keyof typeof report.counts)[])
+      report.counts[verdict] = report.results.filter((r) => r.result.verdict === verdict).length;
+  }
   const blocked = requiredBlocked(report);
   if (args.json) {
-    io.stdout(JSON.stringify(checkDocument(report, prepared.notes, inputs), null, 2) + '\n');
+    io.stdout(JSON.stringify(checkDocument(report, prepared.notes, inputs, args.serviceTags), null, 2) + '\n');
   } else {
     for (const note of prepared.notes) io.stdout(`note: ${note}\n`);
-    io.stdout(renderTable(report) + '\n' + renderFixes(report) + '\n' + summaryLine(report, blocked) + '\n');
+    io.stdout(
+      renderTable(report) + '\n' + renderFixes(report, args.serviceTags) + '\n' + summaryLine(report, blocked) + '\n',
+    );
   }
   return blocked > 0 ? 1 : 0;
 }
 
 /** The `--json` document (schema documented in the README). */
-export function checkDocument(report: CycleReport, notes: string[], inputs: MonitorInputs) {
+export function checkDocument(
+  report: CycleReport,
+  notes: string[],
+  inputs: MonitorInputs,
+  serviceTags?: ServiceTagIndex,
+) {
   return {
     schema: CHECK_SCHEMA,
     cycleId: report.cycleId,
@@ -231,9 +266,26 @@ export function checkDocument(report: CycleReport, notes: string[], inputs: Moni
     dnsServer: inputs.dnsServer ?? 'system',
     notes,
     summary: { ...report.counts, total: report.results.length, requiredBlocked: requiredBlocked(report) },
+    ...(serviceTags ? { serviceTags: { changeNumber: serviceTags.changeNumber, cloud: serviceTags.cloud } } : {}),
     results: report.results.map((r) => {
-      const fix = fixFor({ ...r.target, cloud: report.cloud }, r.result);
-      return { target: r.target, ...r.result, ...(fix ? { fix } : {}) };
+      const addressTags = serviceTags ? tagsOfAddresses(r.result, serviceTags) : undefined;
+      const fix = fixFor(
+        { ...r.target, cloud: report.cloud, addressTags: addressTags && uniqueTags(addressTags) },
+        r.result,
+      );
+      return { target: r.target, ...r.result, ...(addressTags ? { addressTags } : {}), ...(fix ? { fix } : {}) };
     }),
   };
+}
+
+/** Per resolved address, the service tags covering it, most specific first. */
+export function tagsOfAddresses(result: ProbeResult, index: ServiceTagIndex): Record<string, TagMatch[]> {
+  return Object.fromEntries((result.dns?.addresses ?? []).map((a) => [a.address, index.lookup(a.address)]));
+}
+
+/** Tag names over all addresses, most specific first, each once. */
+export function uniqueTags(byAddress: Record<string, TagMatch[]>): string[] {
+  const out: string[] = [];
+  for (const matches of Object.values(byAddress)) for (const m of matches) if (!out.includes(m.tag)) out.push(m.tag);
+  return out;
 }

@@ -1,6 +1,7 @@
 import type { ProbeResult } from '../probes/types';
 import type { CycleReport, TargetResult } from '../monitor/types';
 import { fixFor } from '../rules/fixes';
+import type { ServiceTagIndex } from '../rules/serviceTags';
 
 /** Version of the `--json` document; bump on any breaking change to its shape. */
 export const CHECK_SCHEMA = 'arcmon.check/v1';
@@ -87,11 +88,14 @@ export function renderTable(report: CycleReport, opts: { width?: number } = {}):
 }
 
 /** One line per blocked or degraded endpoint: what to change (empty when nothing failed). */
-export function renderFixes(report: CycleReport): string {
+export function renderFixes(report: CycleReport, serviceTags?: ServiceTagIndex): string {
   const lines: string[] = [];
   for (const tr of report.results) {
     if (tr.result.verdict !== 'blocked' && tr.result.verdict !== 'degraded') continue;
-    const fix = fixFor({ ...tr.target, cloud: report.cloud }, tr.result);
+    const addressTags = serviceTags
+      ? [...new Set((tr.result.dns?.addresses ?? []).flatMap((a) => serviceTags.lookup(a.address).map((m) => m.tag)))]
+      : undefined;
+    const fix = fixFor({ ...tr.target, cloud: report.cloud, addressTags }, tr.result);
     if (fix) lines.push(`  ${tr.target.id}  [${fix.place}] ${fix.summary}`);
   }
   return lines.length === 0 ? '' : `\nTo fix:\n${lines.join('\n')}\n`;

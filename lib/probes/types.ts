@@ -29,6 +29,11 @@ export const FAILURE_CODES = {
   DNS_SERVFAIL: { phase: 'dns', severity: 'blocking', meaning: 'the DNS server failed or refused to answer' },
   DNS_TIMEOUT: { phase: 'dns', severity: 'blocking', meaning: 'no answer from the DNS server in time' },
   DNS_BAD_RESPONSE: { phase: 'dns', severity: 'blocking', meaning: 'the DNS answer could not be parsed' },
+  ADDRESS_OUTSIDE_AZURE: {
+    phase: 'dns',
+    severity: 'degrading',
+    meaning: 'an Azure-operated name resolved to a public address no Azure service tag covers (hijacked or filtered)',
+  },
   PRIVATE_LINK_BYPASSED: {
     phase: 'dns',
     severity: 'blocking',

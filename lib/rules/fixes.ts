@@ -42,6 +42,11 @@ export interface FixTarget {
   serviceTags?: readonly string[] | undefined;
   /** The target's cloud, for the privatelink zone names. Default AzureCloud. */
   cloud?: Cloud;
+  /**
+   * Service tags that cover the addresses the name resolved to (from a service tags file), most specific first.
+   * When given they name the tag to allow instead of the catalog's. Default none.
+   */
+  addressTags?: readonly string[] | undefined;
 }
 
 interface FixContext {
@@ -53,6 +58,8 @@ interface FixContext {
   dnsServer: string;
   proxy: string;
   issuer?: string;
+  /** The catalog's service tags for the target, as text. */
+  catalogTags: string;
 }
 
 /**
@@ -109,6 +116,10 @@ const FIXES: Record<FailureCode, (c: FixContext) => Fix> = {
   DNS_BAD_RESPONSE: (c) => ({
     place: 'dns',
     summary: `the DNS answer for ${c.target.host} from ${c.dnsServer} is malformed: a device in the path rewrites DNS; let DNS to that server pass unmodified`,
+  }),
+  ADDRESS_OUTSIDE_AZURE: (c) => ({
+    place: 'dns',
+    summary: `${c.target.host} resolves outside Azure's published ranges: find the DNS server, filter or hosts entry that rewrites it and let the real answer through${c.catalogTags ? ` (the real host is in ${c.catalogTags})` : ''}`,
   }),
   PRIVATE_LINK_BYPASSED: (c) => {
     const zone = privateLinkZoneFor(c.target.host, c.target.cloud);
@@ -232,7 +243,7 @@ export function fixFor(target: FixTarget, result: ProbeResult): Fix | undefined 
   const failure = result.failure;
   if (!failure) return undefined;
   const protocol = target.transport === 'udp' ? 'UDP' : 'TCP';
-  const serviceTags = [...(target.serviceTags ?? [])];
+  const serviceTags = [...(target.addressTags?.length ? target.addressTags : (target.serviceTags ?? []))];
   const ctx: FixContext = {
     target,
     result,
@@ -245,6 +256,7 @@ export function fixFor(target: FixTarget, result: ProbeResult): Fix | undefined 
     dnsServer:
       result.dns?.server && result.dns.server !== 'system' ? `the DNS server ${result.dns.server}` : 'the DNS server',
     proxy: result.proxy ?? 'configured',
+    catalogTags: (target.serviceTags ?? []).join(', '),
     ...(result.tls?.interceptedBy ? { issuer: result.tls.interceptedBy } : {}),
   };
   return FIXES[failure.code](ctx);
