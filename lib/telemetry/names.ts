@@ -58,6 +58,8 @@ export const INCIDENT_PROPS = {
   lastFailingCycleId: 'lastFailingCycleId',
   openedAt: 'openedAt',
   resolvedAt: 'resolvedAt',
+  /** What to change (lib/rules/fixes.ts), on EndpointRegressed. */
+  fix: 'fix',
 } as const;
 
 /** customDimensions / customMeasurements keys on MonitorCycle. */

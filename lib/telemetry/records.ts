@@ -161,8 +161,11 @@ export function availabilityRecord(
   };
 }
 
-/** EndpointRegressed (opened) or EndpointRecovered (resolved). */
-export function incidentEvent(type: 'opened' | 'resolved', incident: Incident): EventRecord {
+/**
+ * EndpointRegressed (opened) or EndpointRecovered (resolved). `fix` is what to change, from this cycle's result of
+ * the endpoint (lib/rules/fixes.ts), for an opened incident.
+ */
+export function incidentEvent(type: 'opened' | 'resolved', incident: Incident, fix?: string): EventRecord {
   return {
     name: type === 'opened' ? EVENTS.regressed : EVENTS.recovered,
     properties: defined({
@@ -179,6 +182,7 @@ export function incidentEvent(type: 'opened' | 'resolved', incident: Incident): 
       [INCIDENT_PROPS.lastFailingCycleId]: incident.lastFailingCycleId,
       [INCIDENT_PROPS.openedAt]: incident.openedAt,
       [INCIDENT_PROPS.resolvedAt]: incident.resolvedAt,
+      [INCIDENT_PROPS.fix]: type === 'opened' ? fix : undefined,
     }),
   };
 }
@@ -226,7 +230,14 @@ export function cycleTelemetry(report: CycleReport, outcome: RegressionOutcome, 
   const states = new Map(outcome.states.map((s) => [s.targetId, s]));
   return {
     availability: report.results.flatMap((r) => availabilityRecord(report, r, states.get(r.target.id)) ?? []),
-    events: [...outcome.transitions.map((t) => incidentEvent(t.type, t.incident)), cycleEvent(report, extra)],
+    events: [
+      ...outcome.transitions.map((t) => {
+        const tr = report.results.find((r) => r.target.id === t.incident.targetId);
+        const fix = tr ? fixFor({ ...tr.target, cloud: report.cloud }, tr.result)?.summary : undefined;
+        return incidentEvent(t.type, t.incident, fix);
+      }),
+      cycleEvent(report, extra),
+    ],
     metrics: report.results.flatMap((r) => latencyMetrics(report, r)),
   };
 }

@@ -10,7 +10,8 @@ import type { CycleReport, TargetInfo } from '../../lib/monitor/types';
 import { finding, settle } from '../../lib/probes/result';
 import { FAILURE_CODE_LIST, FAILURE_CODES, type FailureCode, type ProbeResult } from '../../lib/probes/types';
 import { fixFor, privateLinkZoneFor } from '../../lib/rules/fixes';
-import { availabilityRecord } from '../../lib/telemetry/records';
+import { availabilityRecord, cycleTelemetry } from '../../lib/telemetry/records';
+import type { Incident } from '../../lib/monitor/types';
 import { DEFAULT_THRESHOLDS } from '../../lib/monitor/setup';
 
 const gas: TargetInfo = {
@@ -163,5 +164,31 @@ describe('the fix reaches the person', () => {
   it('the availability result, which the blocked-endpoint mail reads, carries the fix', () => {
     const record = availabilityRecord(report([]), { target: gas, result: failed(gas, 'TCP_REFUSED') });
     expect(record?.properties.fix).toContain('allow TCP 443 to eastus-gas.guestconfiguration.azure.com');
+  });
+
+  it('the EndpointRegressed event, which the regression mail reads, carries the fix of the cycle that opened it', () => {
+    const incident: Incident = {
+      incidentId: 'i1',
+      site: 'hub',
+      targetId: gas.id,
+      host: gas.host,
+      port: 443,
+      kind: 'tls-intercepted',
+      severity: 'medium',
+      requirement: 'always',
+      status: 'open',
+      failureCode: 'TCP_REFUSED',
+      message: 'refused',
+      firstFailingCycleId: 'c0',
+      lastFailingCycleId: 'c1',
+      openedAt: '2026-12-02T10:00:00.000Z',
+    };
+    const sent = cycleTelemetry(
+      report([{ target: gas, result: failed(gas, 'TCP_REFUSED') }]),
+      { states: [], incidents: [incident], transitions: [{ type: 'opened', incident }] },
+      { pastDue: false, openIncidents: 1 },
+    );
+    const opened = sent.events.find((e) => e.name === 'EndpointRegressed');
+    expect(opened?.properties.fix).toContain('allow TCP 443 to eastus-gas.guestconfiguration.azure.com');
   });
 });
