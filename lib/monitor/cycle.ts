@@ -41,6 +41,7 @@ export function targetInfo(t: Target): TargetInfo {
     agents: t.agents,
     purpose: t.purpose,
     mustBePrivate: t.mustBePrivate,
+    ...(t.retired ? { retired: t.retired } : {}),
   };
 }
 
@@ -67,6 +68,7 @@ function skippedResult(s: SkippedTarget, port: number, now: Date): TargetResult 
       agents: [],
       purpose: s.reason,
       mustBePrivate: false,
+      ...(s.retired ? { retired: s.retired } : {}),
     },
     result,
   };

@@ -14,6 +14,8 @@ export interface TargetInfo {
   agents: Agent[];
   purpose: string;
   mustBePrivate: boolean;
+  /** Set when every catalog row behind the target is retired: shown, never counted as blocked, no incident. */
+  retired?: string;
 }
 
 export interface TargetResult {

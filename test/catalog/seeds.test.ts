@@ -106,9 +106,18 @@ describe('catalog covers the seeds', () => {
     expect(fromCatalog).toEqual(fromSeeds);
   });
 
-  it('marks every entry beyond the seeds as extra or user, with a note for extras', () => {
+  it('marks every entry beyond the seeds as from a dated Microsoft page (repository, path, ms.date, commit)', () => {
     const extras = CATALOG.filter((e) => !e.source.document.startsWith('seed:'));
-    expect(extras.filter((e) => e.source.document !== 'extra' || !e.source.note).map((e) => e.id)).toEqual([]);
+    expect(extras.length).toBeGreaterThan(0);
+    const undated = extras.filter(
+      (e) =>
+        e.source.document !== 'page' ||
+        e.source.page?.repo !== 'MicrosoftDocs/azure-management-docs' ||
+        !/^articles\/azure-arc\/.+\.md$/.test(e.source.page.path) ||
+        !/^\d{4}-\d{2}-\d{2}$/.test(e.source.page.msDate) ||
+        !/^[0-9a-f]{40}$/.test(e.source.page.commit),
+    );
+    expect(undated.map((e) => e.id)).toEqual([]);
   });
 });
 
@@ -155,7 +164,10 @@ describe('per-row fields agree with the resource bridge table (seed 004)', () =>
 
   it('normalises the requirement: NTP conditional, management-machine Python rows installation, others always', () => {
     const byHost = Object.fromEntries(
-      CATALOG.filter((e) => e.agent === 'resource-bridge').map((e) => [e.hostPattern, e.requirement]),
+      CATALOG.filter((e) => e.agent === 'resource-bridge' && e.source.document === 'seed:004').map((e) => [
+        e.hostPattern,
+        e.requirement,
+      ]),
     );
     const expected = Object.fromEntries(
       bridgeRows.map((r) => {
