@@ -5,6 +5,7 @@ const USAGE = `arcmon — Azure Arc connectivity monitor
 Commands:
   arcmon check [options]   check every endpoint Azure Arc needs, now, from this machine (arcmon check --help)
   arcmon run [options]     run the monitor on its schedule, storing history and raising incidents (arcmon run --help)
+  arcmon catalog [options] list what is checked and why: hosts, status, service tags, sources (arcmon catalog --help)
 `;
 
 /** Dispatches a command line; returns the exit status. */
@@ -29,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
         const { runLocal } = await import('./run');
         return await runLocal(rest, io);
       }
+      case 'catalog':
+        return (await import('./catalog')).runCatalog(rest, io);
       case undefined:
       case '-h':
       case '--help':
