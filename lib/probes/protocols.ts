@@ -60,7 +60,7 @@ async function secure(
       signal.removeEventListener('abort', onAbort);
       resolve({ socket });
     });
-    socket.once('error', (err) => fail(`the TLS handshake failed (${err.message})`));
+    socket.once('error', (err: Error) => fail(`the TLS handshake failed (${err.message})`));
   });
 }
 
