@@ -7,8 +7,9 @@
  *   treated as public cloud.
  *
  * A cell naming two hosts becomes two entries; a host needed by several rows stays several entries
- * (`expandTargets` merges them into one target). No extras beyond the seeds are included (see README.md).
+ * (`expandTargets` merges them into one target). Rows beyond the seeds and retirements live in current.ts.
  */
+import { CURRENT_ENTRIES, withEditions } from './current';
 import type { CatalogEntry, Cloud, Machine, PrivateLinkColumn, Requirement, Scenario } from './types';
 
 /** The service tags seed 000 asks to allow (the section applies to every row of the page). */
@@ -284,9 +285,15 @@ const RESOURCE_BRIDGE_ROWS: BridgeRow[] = [
 ];
 
 /** Every endpoint the seeds name, in seed order: agent rows per cloud, then the resource bridge. */
-export const CATALOG: readonly CatalogEntry[] = Object.freeze([
+export const SEED_CATALOG: readonly CatalogEntry[] = Object.freeze([
   ...agentEntries('AzureCloud', AZURE_CLOUD_ROWS),
   ...agentEntries('AzureUSGovernment', AZURE_GOVERNMENT_ROWS),
   ...agentEntries('AzureChinaCloud', AZURE_CHINA_ROWS),
   ...bridgeEntries(RESOURCE_BRIDGE_ROWS),
 ]);
+
+/**
+ * The catalog: every seed row (with what today's pages say of it: retired, differences, protocol checks), then the
+ * rows the current pages add (current.ts).
+ */
+export const CATALOG: readonly CatalogEntry[] = Object.freeze([...withEditions(SEED_CATALOG), ...CURRENT_ENTRIES]);

@@ -14,7 +14,8 @@ import type {
   SkippedTarget,
   Target,
 } from './types';
-import { AGENTS, REQUIREMENTS, SCENARIOS } from './types';
+import { currentRule, REGION_FIX, WHERE } from './expandCurrent';
+import { AGENTS, PROTOCOL_CHECKS, REQUIREMENTS, SCENARIOS } from './types';
 
 /** Concrete hosts the user (or the notification allowlist) supplies for wildcard rows. */
 export interface WildcardHosts {
@@ -31,6 +32,12 @@ export interface WildcardHosts {
   serviceBusNamespaces?: string[];
   /** Concrete hosts for any wildcard, keyed by the pattern exactly as in the catalog. Always wins. */
   hosts?: Record<string, string[]>;
+  /** Prefix of your Azure Arc gateway URL (`<prefix>.gw.arc.azure.com`). Default: none (skipped). */
+  gatewayPrefix?: string;
+  /** Log Analytics workspace id for Azure Monitor Agent (`<id>.ods.opinsights.azure.com`). Default: none. */
+  workspaceId?: string;
+  /** DNS servers the resource bridge was given (port 53 reachability). Default: none (skipped). */
+  dnsServers?: string[];
 }
 
 export interface ExpandOptions {
@@ -68,9 +75,6 @@ const WELL_KNOWN_HOSTS: Readonly<Record<string, readonly string[]>> = {
   // pip downloads package files from here (pypi.org serves the index, which has its own row).
   '*.pythonhosted.org': ['files.pythonhosted.org'],
 };
-
-const REGION_FIX = 'set the region (app setting ARCMON_REGION, or --region)';
-const WHERE = 'in the endpoints JSON (app setting ARCMON_ENDPOINTS_JSON, or the file given to --endpoints)';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -123,12 +127,13 @@ function fromList(values: readonly string[] | undefined, toHost: (v: string) => 
 /** The concrete hosts of one entry's pattern, and what is missing when it cannot be (fully) made concrete. */
 function concreteHosts(entry: CatalogEntry, opts: ExpandOptions): Concrete {
   const pattern = entry.hostPattern.toLowerCase();
-  if (!pattern.includes('*')) return { hosts: [pattern] };
   const w = opts.wildcards ?? {};
   const region = opts.region;
-
   const given = fromList(w.hosts?.[entry.hostPattern] ?? w.hosts?.[pattern], (h) => h);
-  if (given.length > 0) return { hosts: given };
+  if (given.length > 0 && pattern.includes('*')) return { hosts: given };
+  const current = currentRule(pattern, opts);
+  if (current) return current;
+  if (!pattern.includes('*')) return { hosts: [pattern] };
 
   const suffix = pattern.startsWith('*.') ? pattern.slice(2) : undefined;
   const hostsKey = `wildcards.hosts["${entry.hostPattern}"]`;
@@ -279,7 +284,20 @@ function mergeTarget(host: string, entries: readonly CatalogEntry[]): Target {
     purpose,
     serviceTags: [...new Set(entries.flatMap((e) => e.serviceTags))].sort(),
     httpPath: entries.find((e) => e.httpPath !== undefined)?.httpPath ?? '/',
+    ...retiredAndChecks(entries),
   };
+}
+
+/** A target is retired only when every entry behind it is; its checks are the union of its entries'. */
+function retiredAndChecks(entries: readonly CatalogEntry[]): Pick<Target, 'retired' | 'checks'> {
+  const retired = entries.every((e) => e.retired)
+    ? uniqueJoined(entries.map((e) => `retired ${e.retired?.date ?? ''}: ${e.retired?.source ?? ''}`))
+    : undefined;
+  const checks = ordered(
+    PROTOCOL_CHECKS,
+    entries.flatMap((e) => e.checks ?? []),
+  );
+  return { ...(retired ? { retired } : {}), ...(checks.length > 0 ? { checks } : {}) };
 }
 
 function mergeSkipped(entries: readonly CatalogEntry[], reason: string, fix: string): SkippedTarget {
@@ -298,6 +316,7 @@ function mergeSkipped(entries: readonly CatalogEntry[], reason: string, fix: str
     agents,
     scenarios,
     purpose,
+    ...(retiredAndChecks(entries).retired ? { retired: retiredAndChecks(entries).retired } : {}),
   };
 }
 

@@ -18,6 +18,14 @@ export const SCENARIOS = [
   'ssh-admin-center',
   'extensions',
   'optional',
+  // Beyond the seeds (Microsoft's current pages): what customers turn on.
+  'gateway',
+  'esu',
+  'sql',
+  'ama',
+  'defender',
+  'update-manager',
+  'wac',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -58,15 +66,54 @@ export const AGENTS = ['connected-machine', 'resource-bridge', 'custom'] as cons
 export type Agent = (typeof AGENTS)[number];
 
 export type Transport = 'tcp' | 'udp';
-export type Protocol = 'https' | 'ntp' | 'tcp';
+/**
+ * How a target is probed: `https` (DNS, TCP, TLS, HTTP GET), `http` (plain HTTP, no TLS: TCP 80), `tcp` (connect
+ * only), `ntp` (UDP), `dns` (a DNS query to a DNS server's port 53, over UDP).
+ */
+export type Protocol = 'https' | 'ntp' | 'tcp' | 'http' | 'dns';
+
+/**
+ * Checks beyond the plain request that a consumer's protocol needs: `websocket` (an HTTP Upgrade to WebSocket
+ * through the path, as the notification relay uses) and `http2` (ALPN negotiates h2, as the bridge's data plane
+ * client does).
+ */
+export const PROTOCOL_CHECKS = ['websocket', 'http2'] as const;
+export type ProtocolCheck = (typeof PROTOCOL_CHECKS)[number];
+
+/** A Microsoft page as read (see sources.ts). */
+export interface DocumentedAt {
+  repo: string;
+  path: string;
+  /** The page's `ms.date`. */
+  msDate: string;
+  commit: string;
+}
 
 /** Where a catalog row comes from. Rows beyond the seeds say so. */
 export interface EntrySource {
-  /** `seed:000` (Connected Machine agent), `seed:004` (resource bridge), `extra` (documented later), `user`. */
-  document: 'seed:000' | 'seed:004' | 'extra' | 'user';
-  /** For extras: where the row is documented and why it was added. */
+  /**
+   * `seed:000` (Connected Machine agent), `seed:004` (resource bridge), `page` (a current Microsoft page, beyond
+   * the seeds), `extra` (documented elsewhere), `user`.
+   */
+  document: 'seed:000' | 'seed:004' | 'page' | 'extra' | 'user';
+  /** For `page` rows: the page and its date. */
+  page?: DocumentedAt;
+  /** For extras and page rows: where the row is documented and why it was added. */
   note?: string;
 }
+
+/** A row a later page dropped: still probed and shown, never a required endpoint blocked, never an incident. */
+export interface Retirement {
+  /** Day the page dropped it (the removing commit's date). */
+  date: string;
+  /** Page path and removing commit, e.g. `MicrosoftDocs/azure-management-docs articles/… (commit 5777653)`. */
+  source: string;
+  /** What replaced it, if the page says. */
+  note?: string;
+}
+
+/** Seed rows, current rows, rows a later page dropped. */
+export type EntryStatus = 'seed' | 'current' | 'retired';
 
 /** One row of the catalog: a host pattern (possibly a wildcard) an agent must reach. */
 export interface CatalogEntry {
@@ -93,6 +140,12 @@ export interface CatalogEntry {
   source: EntrySource;
   /** HTTP path requested after TLS (user endpoints may set it). Default: `/`. */
   httpPath?: string;
+  /** Set when a later Microsoft page dropped the row (seed rows are never deleted). */
+  retired?: Retirement;
+  /** Where a current page disagrees with the seed: the seed's value stands, the difference is recorded here. */
+  differences?: string[];
+  /** Protocol checks beyond the request. Default none. */
+  checks?: ProtocolCheck[];
 }
 
 /** A concrete host:port the cycle probes, merged from every catalog entry that needs it. */
@@ -120,6 +173,13 @@ export interface Target {
   serviceTags: string[];
   /** HTTP path for the request after TLS. Default `/`. */
   httpPath: string;
+  /**
+   * Why the target no longer counts (every entry behind it is retired): it is probed and shown, but a block is
+   * never a required endpoint blocked and never opens an incident. Absent when any entry is current.
+   */
+  retired?: string;
+  /** Union of the entries' protocol checks. Absent when none. */
+  checks?: ProtocolCheck[];
 }
 
 /** A wildcard that could not be made concrete: reported, never dropped. */
@@ -140,6 +200,8 @@ export interface SkippedTarget {
   agents?: Agent[];
   scenarios?: Scenario[];
   purpose?: string;
+  /** As on a Target: every entry behind the row is retired. */
+  retired?: string;
 }
 
 export interface ExpandedTargets {

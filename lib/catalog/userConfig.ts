@@ -86,6 +86,18 @@ const concreteHostList = z
   .min(1, { error: 'must list at least one host name' });
 
 const WILDCARD_SHAPE = {
+  gatewayPrefix: z
+    .string({ error: says('must be the prefix of your Arc gateway URL') })
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+      error: 'must be the first label of your Arc gateway URL (<prefix>.gw.arc.azure.com)',
+    })
+    .optional(),
+  workspaceId: z
+    .string({ error: says('must be a Log Analytics workspace id') })
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {
+      error: 'must be a Log Analytics workspace id (a GUID)',
+    })
+    .optional(),
   hisRegionalPrefix: z
     .string({ error: says('must be a short region code such as eus or weu') })
     .regex(/^[a-z0-9]{1,20}$/, {

@@ -6,6 +6,7 @@ Commands:
   arcmon check [options]   check every endpoint Azure Arc needs, now, from this machine (arcmon check --help)
   arcmon run [options]     run the monitor on its schedule, storing history and raising incidents (arcmon run --help)
   arcmon allowlist --format F   firewall, NSG and proxy rules for the endpoints (arcmon allowlist --help)
+  arcmon catalog [options] list what is checked and why: hosts, status, service tags, sources (arcmon catalog --help)
 `;
 
 /** Dispatches a command line; returns the exit status. */
@@ -34,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
         const { runAllowlist } = await import('./allowlist');
         return await runAllowlist(rest, io);
       }
+      case 'catalog':
+        return (await import('./catalog')).runCatalog(rest, io);
       case undefined:
       case '-h':
       case '--help':

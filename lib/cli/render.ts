@@ -41,6 +41,13 @@ function httpCell(r: ProbeResult): string {
 }
 
 function reason(tr: TargetResult): string {
+  // A retired row says why it does not count, before anything else.
+  // The full source is in --json and `arcmon catalog`; the table keeps the date.
+  if (tr.target.retired) return `not counted (${tr.target.retired.replace(/:.*$/s, '')}); ${probeReason(tr)}`;
+  return probeReason(tr);
+}
+
+function probeReason(tr: TargetResult): string {
   const r = tr.result;
   if (r.failure) return `${r.failure.code}: ${r.failure.message}`;
   if (r.ntp) return `offset ${r.ntp.offsetMs.toFixed(1)} ms, stratum ${r.ntp.stratum}`;

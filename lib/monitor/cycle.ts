@@ -42,6 +42,7 @@ export function targetInfo(t: Target): TargetInfo {
     purpose: t.purpose,
     mustBePrivate: t.mustBePrivate,
     serviceTags: t.serviceTags,
+    ...(t.retired ? { retired: t.retired } : {}),
   };
 }
 
@@ -69,6 +70,7 @@ function skippedResult(s: SkippedTarget, port: number, now: Date): TargetResult 
       purpose: s.reason,
       mustBePrivate: false,
       serviceTags: [],
+      ...(s.retired ? { retired: s.retired } : {}),
     },
     result,
   };

@@ -303,7 +303,8 @@ export function evaluateCycle(input: {
       if (observation.status === 'failing' && counter) {
         if (open) {
           incidents.push({ ...withDetail(open, observation.detail), lastFailingCycleId: report.cycleId });
-        } else if (counter.failing >= config.openAfter) {
+        } else if (counter.failing >= config.openAfter && !target.retired) {
+          // A row a later Microsoft page retired is still probed and stored, but never opens an incident.
           const first = counter.firstFailingCycleId ?? report.cycleId;
           const opened = withDetail(
             {

@@ -16,6 +16,8 @@ export interface TargetInfo {
   mustBePrivate: boolean;
   /** Service tags the catalog lists for the target (empty for third-party and user endpoints). Default none. */
   serviceTags?: string[];
+  /** Set when every catalog row behind the target is retired: shown, never counted as blocked, no incident. */
+  retired?: string;
 }
 
 export interface TargetResult {

@@ -4,7 +4,9 @@ import type { Target } from '../catalog/types';
 import { resolveHost } from './dns';
 import type { HostResolution } from './dns';
 import { httpRequest } from './http';
+import { probeDnsServerPort } from './dnsPort';
 import { probeNtp } from './ntp';
+import { protocolChecks } from './protocols';
 import { evaluatePrivateLink } from './privateLink';
 import { bypassesProxy, openTunnel, redactProxyUrl } from './proxy';
 import { finding, settle } from './result';
@@ -46,6 +48,7 @@ interface Path {
  * Protocol `tcp` stops after connecting. When `signal` aborts, the finding names the phase that was running.
  */
 export const probeTarget: ProbeFn = async (target, ctx, signal) => {
+  if (target.protocol === 'dns') return probeDnsServerPort(target, ctx, signal);
   if (target.protocol === 'ntp' || target.transport === 'udp') return probeNtp(target, ctx, signal);
 
   const started = performance.now();
@@ -76,6 +79,13 @@ export const probeTarget: ProbeFn = async (target, ctx, signal) => {
     path = await direct(target, ctx, signal, findings, timings, result, sockets);
   }
   if (path === undefined || target.protocol === 'tcp') return done();
+  if (target.protocol === 'http') {
+    // Plain HTTP (TCP 80, e.g. certificate downloads): no TLS layer.
+    const plain = await httpRequest(path.socket, target.host, target.port, target.httpPath, signal, ctx.maxBodyBytes);
+    if (plain.ok) [result.http, timings.firstByte] = [plain.facts, round(plain.firstByteMs)];
+    else findings.push(plain.finding);
+    return done();
+  }
 
   const tlsStarted = performance.now();
   const handshake = await tlsHandshake(path.socket, target.host, ctx.trust, signal, ctx.thresholds, ctx.now(), {
@@ -113,6 +123,7 @@ export const probeTarget: ProbeFn = async (target, ctx, signal) => {
       ),
     );
   }
+  if (target.checks) findings.push(...(await protocolChecks(target, path.reconnect, signal)));
   return done();
 };
 

@@ -100,6 +100,21 @@ export const FAILURE_CODES = {
     meaning: 'the local clock differs from the time server beyond the threshold',
   },
   DEADLINE_EXCEEDED: { phase: 'config', severity: 'blocking', meaning: 'the probe did not finish within its deadline' },
+  WEBSOCKET_REFUSED: {
+    phase: 'http',
+    severity: 'blocking',
+    meaning: 'HTTPS works, but the path refuses the WebSocket upgrade',
+  },
+  HTTP2_REFUSED: {
+    phase: 'tls',
+    severity: 'degrading',
+    meaning: 'ALPN did not negotiate h2: the path downgrades HTTP/2',
+  },
+  DNS_PORT_UNREACHABLE: {
+    phase: 'dns',
+    severity: 'blocking',
+    meaning: 'the configured DNS server does not answer on port 53',
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 export type FailureCode = keyof typeof FAILURE_CODES;

@@ -226,6 +226,21 @@ const FIXES: Record<FailureCode, (c: FixContext) => Fix> = {
     place: 'time-source',
     summary: `this machine's clock is off against ${c.target.host}: synchronise it (w32time on Windows, chrony or systemd-timesyncd on Linux)`,
   }),
+  WEBSOCKET_REFUSED: (c) => ({
+    place: 'proxy',
+    summary: `the path to ${c.target.host} refuses the WebSocket upgrade while plain HTTPS works: let the proxy or inspection device pass "Upgrade: websocket" (outbound WebSocket) to it`,
+    allow: c.allow,
+  }),
+  HTTP2_REFUSED: (c) =>
+    inspectionExemption(
+      c,
+      `the path to ${c.target.host} does not let HTTP/2 (ALPN h2) through; the resource bridge needs it`,
+    ),
+  DNS_PORT_UNREACHABLE: (c) => ({
+    place: 'firewall',
+    summary: `the DNS server ${c.target.host} does not answer on port ${c.target.port}: allow DNS (UDP and TCP ${c.target.port}) from the appliance to it`,
+    allow: c.allow,
+  }),
   DEADLINE_EXCEEDED: () => ({
     place: 'monitor-configuration',
     summary:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CATALOG } from '../../lib/catalog/entries';
+import { CATALOG, SEED_CATALOG } from '../../lib/catalog/entries';
 import { expandTargets, matchesHostPattern, resolveScenarios } from '../../lib/catalog/expand';
 import type { ExpandOptions, WildcardHosts } from '../../lib/catalog/expand';
 import { CLOUDS, REQUIREMENTS } from '../../lib/catalog/types';
@@ -360,7 +360,7 @@ describe('wildcard rules', () => {
 
 describe('merging', () => {
   it('merges the agent and resource bridge rows for the same host into one target', () => {
-    const { targets } = expandTargets(CATALOG, { cloud: 'AzureCloud', region: 'eastus', scenarios: 'all' });
+    const { targets } = expandTargets(SEED_CATALOG, { cloud: 'AzureCloud', region: 'eastus', scenarios: 'all' });
     const gbl = targets.find((t) => t.id === 'gbl.his.arc.azure.com:443');
     expect(gbl).toEqual({
       id: 'gbl.his.arc.azure.com:443',
@@ -393,7 +393,7 @@ describe('merging', () => {
   });
 
   it('merges skipped rows that share a pattern, keeping every entry id', () => {
-    const { skipped } = expandTargets(CATALOG, { cloud: 'AzureCloud', region: 'eastus', scenarios: 'all' });
+    const { skipped } = expandTargets(SEED_CATALOG, { cloud: 'AzureCloud', region: 'eastus', scenarios: 'all' });
     const blob = skipped.filter((s) => s.hostPattern === '*.blob.core.windows.net');
     expect(blob).toHaveLength(1);
     expect(blob[0]).toMatchObject({
@@ -456,6 +456,8 @@ describe('scenario selection', () => {
     expect(targets.map((t) => t.host)).toEqual([
       'agentserviceapi.guestconfiguration.azure.com',
       'eastus-gas.guestconfiguration.azure.com',
+      // Beyond the seeds: the current page requires <region>.login.microsoft.com always.
+      'eastus.login.microsoft.com',
       'eus.his.arc.azure.com',
       'gbl.his.arc.azure.com',
       'guestnotificationservice.azure.com',
@@ -543,7 +545,7 @@ describe('scenario selection', () => {
   it('rejects an unknown scenario name and a malformed region', () => {
     expect(() => resolveScenarios(['servers', 'everything'])).toThrow(
       new RangeError(
-        'unknown scenario everything; use servers, onboarding, resource-bridge, ssh-admin-center, extensions, optional, all',
+        'unknown scenario everything; use servers, onboarding, resource-bridge, ssh-admin-center, extensions, optional, gateway, esu, sql, ama, defender, update-manager, wac, all',
       ),
     );
     expect(() => expandTargets(CATALOG, { cloud: 'AzureCloud', region: 'East US', scenarios: 'all' })).toThrow(

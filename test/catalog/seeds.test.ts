@@ -3,105 +3,42 @@
  * its cloud, every seed-sourced entry is in a seed, and the fields the tables state (port, when required,
  * private-link column, direction) agree.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CATALOG } from '../../lib/catalog/entries';
 import type { CatalogEntry, Cloud, Machine, PrivateLinkColumn, Requirement } from '../../lib/catalog/types';
+import type { SeedRow } from './seedTables';
+import { extractSeedFacts, readCommittedSeedFacts, seedFilesPresent, seedsLocation } from './seedTables';
 
-const SEEDS = path.resolve(__dirname, '../../../shared/seeds');
-const AGENT_SEED = path.join(SEEDS, '000_d9be44b331358687.txt');
-const BRIDGE_SEED = path.join(SEEDS, '004_6985f2e516c797df.txt');
+/*
+ * The seed files are read where they are given (ARCMON_SEEDS_DIR, else ../shared/seeds beside the repository,
+ * which CI always has). A clone without them checks the catalog against the committed extraction; with them, the
+ * extraction must equal what the files say today.
+ */
+const location = seedsLocation(process.env);
+const present = seedFilesPresent(location.dir);
+const committed = readCommittedSeedFacts();
+const facts = present ? extractSeedFacts(location.dir) : committed;
 
-interface SeedRow {
-  document: 'seed:000' | 'seed:004';
-  cloud: Cloud;
-  host: string;
-  /** Header name → cell text (cleaned). */
-  cells: Record<string, string>;
-}
+const agentRows = facts.rows.filter((r) => r.document === 'seed:000');
+const bridgeRows = facts.rows.filter((r) => r.document === 'seed:004');
+const seedRows = facts.rows;
 
-/** Drops mis-decoded bytes (e.g. a narrow no-break space read as Latin-1) and collapses whitespace. */
-function clean(cell: string): string {
-  return cell
-    .replace(/[^\x20-\x7E]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
-function splitRow(line: string): string[] {
-  return line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map(clean);
-}
-
-/** Hosts of a URL / agent-resource cell: every backticked part, split at commas, without scheme. */
-function hostsOf(cell: string): string[] {
-  const parts = [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
-  return parts
-    .flatMap((p) => p.split(','))
-    .map((h) =>
-      h
-        .trim()
-        .replace(/^https?:\/\//, '')
-        .replace(/\/$/, ''),
-    )
-    .filter(Boolean);
-}
-
-/** Every markdown table in `text`: header names and data rows. */
-function tables(text: string): { headers: string[]; rows: string[][] }[] {
-  const out: { headers: string[]; rows: string[][] }[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const header = lines[i] ?? '';
-    const separator = lines[i + 1] ?? '';
-    if (!header.trim().startsWith('|') || !/^\s*\|[\s|:-]+\|?\s*$/.test(separator)) continue;
-    const table = { headers: splitRow(header).map((h) => h.replace(/\*/g, '')), rows: [] as string[][] };
-    let j = i + 2;
-    while ((lines[j] ?? '').trim().startsWith('|')) table.rows.push(splitRow(lines[j++] ?? ''));
-    out.push(table);
-    i = j - 1;
+describe('seed facts travel with the project', () => {
+  if (present) {
+    it(`the committed extraction (test/catalog/seedFacts.json) is exactly what the seed files in ${location.dir} say`, () => {
+      expect(committed).toEqual(facts);
+    });
+  } else if (location.required) {
+    it(`the seed files are at ${location.dir} (ARCMON_SEEDS_DIR or CI requires them)`, () => {
+      expect(present, `seed files missing in ${location.dir}`).toBe(true);
+    });
+  } else {
+    it('without seed files, the committed extraction names both files by their SHA-256', () => {
+      expect(committed.files.map((f) => f.name)).toEqual(['000_d9be44b331358687.txt', '004_6985f2e516c797df.txt']);
+      expect(committed.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256))).toBe(true);
+    });
   }
-  return out;
-}
-
-function agentSeedRows(): SeedRow[] {
-  const text = readFileSync(AGENT_SEED, 'utf8');
-  const tabs: [string, Cloud][] = [
-    ['### [Azure Cloud]', 'AzureCloud'],
-    ['### [Azure Government]', 'AzureUSGovernment'],
-    ['### [Azure China]', 'AzureChinaCloud'],
-  ];
-  const rows: SeedRow[] = [];
-  tabs.forEach(([heading, cloud], k) => {
-    const start = text.indexOf(heading);
-    const next = tabs[k + 1];
-    const end = next ? text.indexOf(next[0]) : text.indexOf('\n---', start);
-    expect(start, `tab ${heading} in seed 000`).toBeGreaterThan(-1);
-    const [table, ...more] = tables(text.slice(start, end));
-    expect(table, `one URL table under ${heading}`).toBeDefined();
-    expect(more).toEqual([]);
-    for (const raw of table?.rows ?? []) {
-      const cells = Object.fromEntries((table?.headers ?? []).map((h, c) => [h, raw[c] ?? '']));
-      for (const host of hostsOf(raw[0] ?? '')) rows.push({ document: 'seed:000', cloud, host, cells });
-    }
-  });
-  return rows;
-}
-
-function bridgeSeedRows(): SeedRow[] {
-  const [table, ...more] = tables(readFileSync(BRIDGE_SEED, 'utf8'));
-  expect(more).toEqual([]);
-  const rows: SeedRow[] = [];
-  for (const raw of table?.rows ?? []) {
-    const cells = Object.fromEntries((table?.headers ?? []).map((h, c) => [h, raw[c] ?? '']));
-    for (const host of hostsOf(cells.URL ?? '')) rows.push({ document: 'seed:004', cloud: 'AzureCloud', host, cells });
-  }
-  return rows;
-}
-
-const agentRows = agentSeedRows();
-const bridgeRows = bridgeSeedRows();
-const seedRows = [...agentRows, ...bridgeRows];
+});
 
 const key = (x: { document: string; cloud: Cloud; host: string }) => `${x.document} ${x.cloud} ${x.host}`;
 const entryKey = (e: CatalogEntry) => key({ document: e.source.document, cloud: e.cloud, host: e.hostPattern });
@@ -169,9 +106,18 @@ describe('catalog covers the seeds', () => {
     expect(fromCatalog).toEqual(fromSeeds);
   });
 
-  it('marks every entry beyond the seeds as extra or user, with a note for extras', () => {
+  it('marks every entry beyond the seeds as from a dated Microsoft page (repository, path, ms.date, commit)', () => {
     const extras = CATALOG.filter((e) => !e.source.document.startsWith('seed:'));
-    expect(extras.filter((e) => e.source.document !== 'extra' || !e.source.note).map((e) => e.id)).toEqual([]);
+    expect(extras.length).toBeGreaterThan(0);
+    const undated = extras.filter(
+      (e) =>
+        e.source.document !== 'page' ||
+        e.source.page?.repo !== 'MicrosoftDocs/azure-management-docs' ||
+        !/^articles\/azure-arc\/.+\.md$/.test(e.source.page.path) ||
+        !/^\d{4}-\d{2}-\d{2}$/.test(e.source.page.msDate) ||
+        !/^[0-9a-f]{40}$/.test(e.source.page.commit),
+    );
+    expect(undated.map((e) => e.id)).toEqual([]);
   });
 });
 
@@ -218,7 +164,10 @@ describe('per-row fields agree with the resource bridge table (seed 004)', () =>
 
   it('normalises the requirement: NTP conditional, management-machine Python rows installation, others always', () => {
     const byHost = Object.fromEntries(
-      CATALOG.filter((e) => e.agent === 'resource-bridge').map((e) => [e.hostPattern, e.requirement]),
+      CATALOG.filter((e) => e.agent === 'resource-bridge' && e.source.document === 'seed:004').map((e) => [
+        e.hostPattern,
+        e.requirement,
+      ]),
     );
     const expected = Object.fromEntries(
       bridgeRows.map((r) => {

@@ -24,7 +24,8 @@ function applyProblems(text: string): string[] {
   throw new Error('expected a ConfigError');
 }
 
-const SCENARIO_LIST = 'servers, onboarding, resource-bridge, ssh-admin-center, extensions, optional, all';
+const SCENARIO_LIST =
+  'servers, onboarding, resource-bridge, ssh-admin-center, extensions, optional, gateway, esu, sql, ama, defender, update-manager, wac, all';
 
 describe('parseUserConfig rejects bad files with every problem and its path', () => {
   it.each<[string, string, string[]]>([
@@ -52,7 +53,7 @@ describe('parseUserConfig rejects bad files with every problem and its path', ()
          "wildcards": { "hisPrefix": "weu", "blobAcounts": ["arcext"] },
          "endpoints": [{ "hots": "a.contoso.com", "host": "a.contoso.com", "purpose": "x" }] }`,
       [
-        'endpoints.json: wildcards.hisPrefix: unknown key; known keys here: hisRegionalPrefix, notificationHosts, blobAccounts, serviceBusNamespaces, hosts',
+        'endpoints.json: wildcards.hisPrefix: unknown key; known keys here: gatewayPrefix, workspaceId, hisRegionalPrefix, notificationHosts, blobAccounts, serviceBusNamespaces, hosts',
         'endpoints.json: wildcards.blobAcounts: unknown key; did you mean "blobAccounts"?',
         'endpoints.json: endpoints[0].hots: unknown key; did you mean "host"?',
         'endpoints.json: endpionts: unknown key; did you mean "endpoints"?',
@@ -234,7 +235,8 @@ describe('a good file', () => {
     const catalog = applyUserConfig(CATALOG, cfg);
     expect(catalog.filter((e) => e.id === 'servers.azurecloud.telemetry')).toEqual([]);
     expect(catalog.filter((e) => e.hostPattern === '*.servicebus.windows.net')).toEqual([]);
-    expect(catalog.length).toBe(CATALOG.length - 2 + 3 * 3);
+    // The telemetry row, and the two *.servicebus.windows.net rows (SSH/WAC in seed 000, the bridge's control channel).
+    expect(catalog.length).toBe(CATALOG.length - 3 + 3 * 3);
     expect(
       userEntries(cfg)
         .filter((e) => e.id === 'ntp-dc')
@@ -257,6 +259,7 @@ describe('a good file', () => {
       'proxy.contoso.com:3128',
       'westeurope-gas.guestconfiguration.azure.com:443',
       'westeurope.guestnotificationservice.azure.com:443',
+      'westeurope.login.microsoft.com:443',
       'weu.his.arc.azure.com:443',
       // always-unless-private-endpoints ranks after always; conditional after that.
       'arcextweu.blob.core.windows.net:443',
