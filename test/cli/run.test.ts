@@ -88,7 +88,7 @@ describe('arcmon run (npm start)', () => {
     expect(cycles).toHaveLength(2);
     for (const line of cycles)
       expect(line).toMatch(
-        /site=lab: 11 endpoints, 11 reachable, 0 degraded, 0 blocked, 0 skipped in \d+ ms; stored 22 entities/,
+        /site=lab: 12 endpoints, 12 reachable, 0 degraded, 0 blocked, 0 skipped in \d+ ms; stored 24 entities/,
       );
     expect(await portOpen(Number(azurite?.[1]))).toBe(false);
   });
@@ -119,7 +119,7 @@ describe('arcmon run (npm start)', () => {
 });
 
 describe('arcmon run: the roots that count as genuine', () => {
-  const cycleLine = /^cycle .* site=lab: 11 endpoints, 11 reachable, 0 degraded, 0 blocked, 0 skipped/m;
+  const cycleLine = /^cycle .* site=lab: 12 endpoints, 12 reachable, 0 degraded, 0 blocked, 0 skipped/m;
 
   it('takes ARCMON_EXPECTED_ROOTS_PEM as the PEM text of the roots, as the Functions app does', async () => {
     const run = start(['--cycles', '1'], {
@@ -176,7 +176,7 @@ describe('arcmon run: telemetry from outside Azure', () => {
     });
     expect(await run.exited).toBe(0);
     expect(run.output()).toContain('telemetry to Application Insights (Microsoft Entra ID token)');
-    expect(run.output()).toMatch(/^cycle .* site=lab: 11 endpoints, 11 reachable/m);
+    expect(run.output()).toMatch(/^cycle .* site=lab: 12 endpoints, 12 reachable/m);
     expect(run.output()).not.toContain('warning');
 
     expect(ingestion.requests.length).toBeGreaterThan(0);
@@ -194,7 +194,7 @@ describe('arcmon run: telemetry from outside Azure', () => {
           (e.data.baseData.properties as Record<string, string>).site === 'lab',
       );
     expect(cycles).toHaveLength(1);
-    expect(ingestion.byBaseType('AvailabilityData')).toHaveLength(11);
+    expect(ingestion.byBaseType('AvailabilityData')).toHaveLength(12);
   });
 });
 

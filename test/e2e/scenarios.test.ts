@@ -5,12 +5,19 @@
  * nothing for the endpoints that did not change.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { CATALOG } from '../../lib/catalog';
 import { INSPECTION_CA, INSPECTION_ROOT, createRig, describeWithRig, type EndpointsConfig, type Rig } from './rig';
 import { Story, changed, expectMonitorAgrees, printSlowestCycle, probed, type VerdictMap } from './story';
 import { PLAN, RIG_WILDCARDS } from './world';
 
 /** What an Arc-enabled server needs day to day (the `servers` scenario), with the wildcards made concrete. */
-const SERVERS: EndpointsConfig = { version: 1, scenarios: ['servers'], wildcards: { ...RIG_WILDCARDS } };
+// The rig serves the seeds' catalog (world.ts); rows beyond the seeds are tested against their own servers.
+const SERVERS: EndpointsConfig = {
+  version: 1,
+  scenarios: ['servers'],
+  wildcards: { ...RIG_WILDCARDS },
+  exclude: CATALOG.filter((e) => e.source.document === 'page').map((e) => e.id),
+};
 
 const GUEST_CONFIGURATION = ['agentserviceapi.guestconfiguration.azure.com', 'eastus-gas.guestconfiguration.azure.com'];
 const PRIVATE_LINK_HOSTS = [
@@ -198,7 +205,10 @@ describeWithRig('scenarios in a simulated customer network', () => {
       changed(base.verdicts, Object.fromEntries(https.map((t) => [t, 'blocked PROXY_AUTH_REQUIRED']))),
     );
     expectMonitorAgrees(auth);
-    expect(auth.events).toEqual(eventsFor('EndpointRegressed', 'blocked', https, 'PROXY_AUTH_REQUIRED'));
+    // Rows a later Microsoft page retired are blocked like the rest but raise nothing (lib/catalog/current.ts).
+    const counted = https.filter((t) => base.cli.byId.get(t)?.target.retired === undefined);
+    expect(counted.length).toBeLessThan(https.length);
+    expect(auth.events).toEqual(eventsFor('EndpointRegressed', 'blocked', counted, 'PROXY_AUTH_REQUIRED'));
 
     const refused = await story.step('proxy refuses', () => rig.proxyMode('refuse'), 2);
     expect(refused.verdicts).toEqual(
@@ -210,10 +220,10 @@ describeWithRig('scenarios in a simulated customer network', () => {
     const open = await story.step('proxy open again', () => rig.proxyMode('open'), 2);
     expect(open.verdicts).toEqual(base.verdicts);
     expectMonitorAgrees(open);
-    expect(open.events).toEqual(eventsFor('EndpointRecovered', 'blocked', https, 'PROXY_REFUSED'));
+    expect(open.events).toEqual(eventsFor('EndpointRecovered', 'blocked', counted, 'PROXY_REFUSED'));
     const incidents = await story.incidents();
     expect(incidents).toEqual(
-      https
+      counted
         .map((t) => ({ targetId: t, kind: 'blocked', status: 'resolved' }))
         .sort((a, b) => a.targetId.localeCompare(b.targetId)),
     );

@@ -6,6 +6,7 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { websocketAnswer } from './websocketAnswer';
 import type { Issued } from './pki';
 
 export type ServerBehaviour =
@@ -144,6 +145,9 @@ export async function startTlsServer(opts: TlsServerOptions): Promise<TlsServer>
         return;
       }
       default: {
+        // The relay hosts speak WebSocket (wss://), as Azure's do.
+        const upgraded = websocketAnswer(requestHead);
+        if (upgraded) return void secure.end(upgraded);
         const body = `{"status":${status}}`;
         secure.end(
           `${statusLine}\r\nServer: arcmon-test\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,

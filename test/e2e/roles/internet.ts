@@ -6,6 +6,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
+import { websocketAnswer } from '../../helpers/websocketAnswer';
 import type { RoleInstance } from '../ipc';
 import type { Behaviour } from '../world';
 
@@ -87,7 +88,10 @@ export function startInternet(init: InternetInit): Promise<RoleInstance<Internet
   const sockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
-  const respond = (site: Site, socket: tls.TLSSocket) => {
+  const respond = (site: Site, socket: tls.TLSSocket, head = '') => {
+    // The relay hosts speak WebSocket (wss://), as Azure's do.
+    const upgraded = websocketAnswer(head);
+    if (upgraded) return void socket.end(upgraded);
     stats.requests[site.name] = (stats.requests[site.name] ?? 0) + 1;
     if (site.behaviour === 'drip') {
       const text = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Drip: ${'.'.repeat(200)}\r\n\r\n`);
@@ -165,7 +169,7 @@ export function startInternet(init: InternetInit): Promise<RoleInstance<Internet
       if (head.includes('\r\n\r\n')) {
         secure.off('data', onData);
         secure.on('data', () => undefined);
-        respond(site, secure);
+        respond(site, secure, head);
       } else if (head.length > MAX_REQUEST_HEAD) {
         secure.destroy();
       }
