@@ -11,7 +11,7 @@ import {
   type UserConfig,
 } from '../catalog';
 import { type Cloud, type ExpandedTargets, type Scenario } from '../catalog/types';
-import { buildTrust, createResolver, redactProxyUrl } from '../probes';
+import { buildTrust, createResolver, redactProxyUrl, type OsCaBundle } from '../probes';
 import type { ProbeContext, ProbeThresholds, ProxyConfig, Resolver } from '../probes/types';
 
 /** Everything that decides what a cycle probes and how; produced from CLI flags or app settings. */
@@ -26,10 +26,17 @@ export interface MonitorInputs {
   dnsServer?: string;
   proxy?: ProxyConfig;
   privateLink: boolean;
+  /**
+   * CIDR ranges (`--private-range`, ARCMON_PRIVATE_RANGES) that also count as private endpoint addresses; the
+   * endpoints file's `privateRanges` are added. Validated at the edge. Default none.
+   */
+  privateRanges?: string[];
   /** PEM text of roots that count as genuine (sanctioned inspection, tests). */
   expectedRootsPem?: string;
-  /** PEM texts trusted in addition to Node's store (NODE_EXTRA_CA_CERTS contents). */
+  /** PEM texts trusted in addition to the OS store (NODE_EXTRA_CA_CERTS contents). */
   extraCaPem: string[];
+  /** The operating system's CA bundle (`readOsCaBundle`); absent = Node's bundled roots, labelled as such. */
+  osCa?: OsCaBundle;
   timeoutMs: number;
   thresholds: ProbeThresholds;
   /** Fetch the notification service allowlist for `azgn*` hosts when none are configured. Default true. */
@@ -55,6 +62,39 @@ export async function readExtraCa(env: Record<string, string | undefined>): Prom
   } catch {
     return [];
   }
+}
+
+/**
+ * Where Linux distributions keep the CA bundle, in the order Go's crypto/x509 (root_linux.go) looks, the agent
+ * being a Go program: Debian/Ubuntu, Fedora/RHEL 6, OpenSUSE, OpenELEC, CentOS/RHEL 7, Alpine.
+ */
+export const OS_CA_BUNDLE_FILES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/ca-bundle.pem',
+  '/etc/pki/tls/cacert.pem',
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+  '/etc/ssl/cert.pem',
+] as const;
+
+/**
+ * Reads the CA bundle the agent would trust: `SSL_CERT_FILE` when set (Go honours it), else the first of
+ * `files` that exists. Undefined when none can be read (Windows, or a machine without a bundle): the probe then
+ * verifies against Node's bundled roots and its reports say so.
+ */
+export async function readOsCaBundle(
+  env: Record<string, string | undefined>,
+  files: readonly string[] = OS_CA_BUNDLE_FILES,
+): Promise<OsCaBundle | undefined> {
+  const candidates = env.SSL_CERT_FILE ? [env.SSL_CERT_FILE] : files;
+  for (const path of candidates) {
+    try {
+      return { path, pem: await readFile(path, 'utf8') };
+    } catch {
+      // Not on this distribution: try the next place.
+    }
+  }
+  return undefined;
 }
 
 /** A `lookup` for sockets that resolves through our resolver, so every name goes to the configured DNS server. */
@@ -100,7 +140,11 @@ export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle
     inputs.scenarios.length > 0 ? inputs.scenarios : (inputs.userConfig?.scenarios ?? []),
   );
   const resolver = createResolver({ server: inputs.dnsServer, timeoutMs: inputs.timeoutMs });
-  const trust = buildTrust({ extraCaPem: inputs.extraCaPem, expectedRootsPem: inputs.expectedRootsPem });
+  const trust = buildTrust({
+    extraCaPem: inputs.extraCaPem,
+    expectedRootsPem: inputs.expectedRootsPem,
+    ...(inputs.osCa ? { osCa: inputs.osCa } : {}),
+  });
   const entries = inputs.userConfig ? applyUserConfig(CATALOG, inputs.userConfig) : [...CATALOG];
   const wildcards = { ...(inputs.userConfig?.wildcards ?? {}) };
   const notes: string[] = [];
@@ -140,6 +184,8 @@ export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle
     trust,
     privateLinkMode: inputs.privateLink,
     thresholds: inputs.thresholds,
+    timeoutMs: inputs.timeoutMs,
+    privateRanges: [...(inputs.privateRanges ?? []), ...(inputs.userConfig?.privateRanges ?? [])],
     maxBodyBytes: 4096,
     now: () => new Date(),
     ...(inputs.proxy ? { proxy: inputs.proxy } : {}),

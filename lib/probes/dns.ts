@@ -159,8 +159,17 @@ export interface HostResolution {
   facts?: DnsFacts;
   /** Present when no address came back. */
   finding?: Finding;
+  /** Findings that do not stop the probe (a family that timed out while the other answered). */
+  notes: Finding[];
   durationMs: number;
 }
+
+/**
+ * Once one family has answered with addresses, how long the other may still take. A healthy server answers A
+ * and AAAA together; a server (or firewall) that drops AAAA queries would otherwise hold every probe for the
+ * whole DNS budget, and the agent goes on with the addresses it has.
+ */
+export const FAMILY_GRACE_MS = 250;
 
 /** Which failure explains best when neither query gave an address: the server's trouble beats absence. */
 const FAILURE_RANK: readonly AnswerCode[] = [
@@ -183,16 +192,28 @@ export async function resolveHost(host: string, resolver: Resolver, signal: Abor
   if (literalFamily === 4 || literalFamily === 6) {
     return {
       facts: { addresses: [resolved(literal, literalFamily)], server: resolver.label },
+      notes: [],
       durationMs: elapsed(),
     };
   }
 
-  const [v4, v6] = await Promise.all([resolver.resolve(host, 4, signal), resolver.resolve(host, 6, signal)]);
+  const [v4, v6] = await bothFamilies(host, resolver, signal);
   const addresses = [
     ...(v4.ok ? v4.addresses.map((ip) => resolved(ip, 4)) : []),
     ...(v6.ok ? v6.addresses.map((ip) => resolved(ip, 6)) : []),
   ];
-  if (addresses.length > 0) return { facts: { addresses, server: resolver.label }, durationMs: elapsed() };
+  if (addresses.length > 0) {
+    const silent = [v4, v6].find((a): a is Extract<DnsAnswer, { ok: false }> => !a.ok && a.code === 'DNS_TIMEOUT');
+    const notes = silent
+      ? [
+          finding(
+            'DNS_FAMILY_TIMEOUT',
+            `${host}: ${silent === v4 ? 'A' : 'AAAA'} query unanswered (${silent.message}); going on with the ${silent === v4 ? 'AAAA' : 'A'} answer, as the agent does after its resolver timeout`,
+          ),
+        ]
+      : [];
+    return { facts: { addresses, server: resolver.label }, notes, durationMs: elapsed() };
+  }
 
   const failures = [v4, v6].filter((a): a is Extract<DnsAnswer, { ok: false }> => !a.ok);
   const worst = failures.sort((a, b) => FAILURE_RANK.indexOf(a.code) - FAILURE_RANK.indexOf(b.code))[0];
@@ -200,6 +221,7 @@ export async function resolveHost(host: string, resolver: Resolver, signal: Abor
     // Both answers were ok yet empty: a resolver that returns ok with no addresses.
     return {
       finding: finding('DNS_NO_ADDRESS', `${host}: no A or AAAA record from ${resolver.label}`),
+      notes: [],
       durationMs: elapsed(),
     };
   }
@@ -207,7 +229,32 @@ export async function resolveHost(host: string, resolver: Resolver, signal: Abor
     v4.ok === false && v6.ok === false && v4.code === 'DNS_NO_ADDRESS' && v6.code === 'DNS_NO_ADDRESS'
       ? v4.message.replace(': no A record', ': no A or AAAA record')
       : worst.message;
-  return { finding: finding(worst.code, message), durationMs: elapsed() };
+  return { finding: finding(worst.code, message), notes: [], durationMs: elapsed() };
+}
+
+/**
+ * Asks A and AAAA in parallel. When one family answers with addresses first, the other gets
+ * {@link FAMILY_GRACE_MS} more before it is abandoned (reported as DNS_TIMEOUT for that family).
+ */
+async function bothFamilies(host: string, resolver: Resolver, signal: AbortSignal): Promise<[DnsAnswer, DnsAnswer]> {
+  const late = new AbortController();
+  const both = AbortSignal.any([signal, late.signal]);
+  const v4 = resolver.resolve(host, 4, both);
+  const v6 = resolver.resolve(host, 6, both);
+  let timer: NodeJS.Timeout | undefined;
+  const graceAfter = (answer: Promise<DnsAnswer>) =>
+    answer.then((a) => {
+      if (a.ok && a.addresses.length > 0 && timer === undefined) {
+        timer = setTimeout(() => late.abort(), FAMILY_GRACE_MS);
+      }
+    });
+  void graceAfter(v4);
+  void graceAfter(v6);
+  try {
+    return await Promise.all([v4, v6]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function resolved(address: string, family: 4 | 6): ResolvedAddress {

@@ -1,4 +1,4 @@
-import type { Target } from '../catalog/types';
+import type { GenuineCa, Target } from '../catalog/types';
 
 /** Where a probe broke. */
 export type Phase = 'config' | 'dns' | 'connect' | 'proxy' | 'tls' | 'http' | 'ntp';
@@ -63,8 +63,8 @@ export const FAILURE_CODES = {
   TLS_TIMEOUT: { phase: 'tls', severity: 'blocking', meaning: 'the TLS handshake did not finish in time' },
   TLS_VERSION_BELOW_1_2: {
     phase: 'tls',
-    severity: 'degrading',
-    meaning: 'the server negotiates only TLS older than 1.2',
+    severity: 'blocking',
+    meaning: 'the server negotiates only TLS older than 1.2, which the agent refuses (lib/catalog/README.md)',
   },
   CERT_EXPIRED: { phase: 'tls', severity: 'blocking', meaning: 'the server certificate has expired' },
   CERT_NOT_YET_VALID: {
@@ -77,7 +77,7 @@ export const FAILURE_CODES = {
   TLS_INTERCEPTED: {
     phase: 'tls',
     severity: 'degrading',
-    meaning: 'the chain ends at a root that is not Azure’s: TLS inspection',
+    meaning: 'the chain ends at a root that is not genuine for this host: TLS inspection',
   },
   CERT_NEAR_EXPIRY: { phase: 'tls', severity: 'degrading', meaning: 'the server certificate expires soon' },
   HTTP_TIMEOUT: { phase: 'http', severity: 'blocking', meaning: 'no HTTP response in time' },
@@ -95,6 +95,26 @@ export const FAILURE_CODES = {
     meaning: 'the local clock differs from the time server beyond the threshold',
   },
   DEADLINE_EXCEEDED: { phase: 'config', severity: 'blocking', meaning: 'the probe did not finish within its deadline' },
+  DNS_FILTERED: {
+    phase: 'dns',
+    severity: 'blocking',
+    meaning: 'a DNS filter answered a sinkhole address (0.0.0.0 or ::) instead of the service’s',
+  },
+  DNS_FAMILY_TIMEOUT: {
+    phase: 'dns',
+    severity: 'degrading',
+    meaning: 'one address family (A or AAAA) got no answer in time; the other answered, so the agent goes on',
+  },
+  SOME_ADDRESSES_FAILED: {
+    phase: 'connect',
+    severity: 'degrading',
+    meaning: 'some of the name’s addresses cannot be reached; the agent falls back to the ones that work',
+  },
+  INSPECTION_DEVICE_ANSWERED: {
+    phase: 'http',
+    severity: 'blocking',
+    meaning: 'an inspecting device answered the request itself: it never reached the service',
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 export type FailureCode = keyof typeof FAILURE_CODES;
@@ -146,8 +166,15 @@ export interface TlsFacts {
   leaf: CertificateFacts;
   /** Leaf first, root last (as far as the peer sent it and the trust store completed it). */
   chain: CertificateFacts[];
-  root: CertificateFacts & { genuine: boolean };
-  /** Set when the root is not a genuine Azure root: the CA that re-signed the traffic. */
+  /**
+   * `genuine`: the chain ends where a genuine chain for this host ends (see `expectedCa`). `anchoredBy`: the
+   * trust store that holds the root (e.g. `OS store /etc/ssl/certs/ca-certificates.crt`, `NODE_EXTRA_CA_CERTS`,
+   * `--expected-roots`); absent when no trusted store holds it.
+   */
+  root: CertificateFacts & { genuine: boolean; anchoredBy?: string };
+  /** What a genuine chain for this host ends at (from the catalog entry). Default `microsoft`. */
+  expectedCa?: GenuineCa;
+  /** Set when the root is not genuine for this host: the CA that re-signed the traffic. */
   interceptedBy?: string;
   daysToExpiry: number;
 }
@@ -165,6 +192,18 @@ export interface NtpFacts {
   stratum: number;
   roundTripMs: number;
   referenceId?: string;
+}
+
+/** One connection attempt to one address of the target's name. */
+export interface AddressAttempt {
+  address: string;
+  family: 4 | 6;
+  ok: boolean;
+  /** Time to connect or to fail. */
+  ms: number;
+  /** Why it failed (a connect-phase code). */
+  code?: FailureCode;
+  message?: string;
 }
 
 /** Per-phase durations in milliseconds; absent where the phase did not run. */
@@ -192,6 +231,8 @@ export interface ProbeResult {
   dns?: DnsFacts;
   /** The address actually connected to (the proxy's, when one is used). */
   connectedAddress?: string;
+  /** Direct probes: the outcome of every resolved address (the agent falls back between them). */
+  addressAttempts?: AddressAttempt[];
   tls?: TlsFacts;
   http?: HttpFacts;
   ntp?: NtpFacts;
@@ -223,10 +264,20 @@ export interface ProxyConfig {
 }
 
 export interface TrustConfig {
-  /** CA certificates (PEM) used to verify chains: Node's store plus NODE_EXTRA_CA_CERTS plus extras. */
+  /**
+   * CA certificates (PEM) used to verify chains, as the agent would: the operating system's store, then
+   * NODE_EXTRA_CA_CERTS, then `--expected-roots`. `stores` says which slice of `ca` came from where.
+   */
   ca: string[];
-  /** SHA-256 fingerprints (uppercase, colon-separated) of roots that count as genuine Azure roots. */
+  /** Consecutive slices of `ca`, in order: a label for reports and how many certificates it holds. */
+  stores: readonly { label: string; count: number }[];
+  /** SHA-256 fingerprints (uppercase, colon-separated) of the roots genuine Microsoft-operated chains end at. */
   genuineRoots: ReadonlySet<string>;
+  /**
+   * Fingerprints of publicly trusted roots (Node's bundled Mozilla store unless given): where a genuine chain of
+   * a third-party host (`genuineCa: public`) may end. The expected roots count here too.
+   */
+  publicRoots: ReadonlySet<string>;
 }
 
 export interface ProbeThresholds {
@@ -250,6 +301,11 @@ export interface ProbeContext {
    */
   privateRanges?: string[];
   thresholds: ProbeThresholds;
+  /**
+   * The per-target deadline the runner enforces through the signal, in ms; the dialer shares it between a
+   * name's addresses as Go's does. Default 10000.
+   */
+  timeoutMs?: number;
   /** Cap on HTTP body bytes read. Default 4096. */
   maxBodyBytes: number;
   now: () => Date;
