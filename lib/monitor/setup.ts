@@ -11,7 +11,7 @@ import {
   type UserConfig,
 } from '../catalog';
 import { type Cloud, type ExpandedTargets, type Scenario } from '../catalog/types';
-import { buildTrust, createResolver, redactProxyUrl, type OsCaBundle } from '../probes';
+import { buildTrust, createResolver, hostsOrderOf, redactProxyUrl, type HostsFile, type OsCaBundle } from '../probes';
 import type { ProbeContext, ProbeThresholds, ProxyConfig, Resolver } from '../probes/types';
 
 /** Everything that decides what a cycle probes and how; produced from CLI flags or app settings. */
@@ -22,8 +22,13 @@ export interface MonitorInputs {
   /** Scenario names; `all` selects every row for the cloud. Default `['servers']`. */
   scenarios: string[];
   userConfig?: UserConfig;
-  /** `ip[:port]`; absent = the system resolver (/etc/resolv.conf). */
+  /** `ip[:port]`; absent = the system resolver (hosts file per nsswitch.conf, then /etc/resolv.conf). */
   dnsServer?: string;
+  /**
+   * The files the system resolver reads, as the agent's Go resolver does. Default `/etc/hosts` (on Windows
+   * `C:\Windows\System32\drivers\etc\hosts`) and `/etc/nsswitch.conf`.
+   */
+  systemResolverFiles?: { hosts: string; nsswitch: string };
   proxy?: ProxyConfig;
   privateLink: boolean;
   /**
@@ -97,6 +102,27 @@ export async function readOsCaBundle(
   return undefined;
 }
 
+const DEFAULT_SYSTEM_RESOLVER_FILES = {
+  hosts: process.platform === 'win32' ? 'C:\\Windows\\System32\\drivers\\etc\\hosts' : '/etc/hosts',
+  nsswitch: '/etc/nsswitch.conf',
+};
+
+/** Reads the hosts file and nsswitch order for the system resolver; a missing hosts file is a note, DNS goes on. */
+async function systemResolverSetup(
+  inputs: MonitorInputs,
+  notes: string[],
+): Promise<{ hosts?: HostsFile; hostsOrder: ReturnType<typeof hostsOrderOf> }> {
+  const files = inputs.systemResolverFiles ?? DEFAULT_SYSTEM_RESOLVER_FILES;
+  const nsswitch = await readFile(files.nsswitch, 'utf8').catch(() => undefined);
+  const hostsOrder = hostsOrderOf(nsswitch);
+  try {
+    return { hosts: { path: files.hosts, text: await readFile(files.hosts, 'utf8') }, hostsOrder };
+  } catch {
+    notes.push(`hosts file ${files.hosts} could not be read: names are resolved by DNS only`);
+    return { hostsOrder };
+  }
+}
+
 /** A `lookup` for sockets that resolves through our resolver, so every name goes to the configured DNS server. */
 export function lookupVia(resolver: Resolver, timeoutMs: number): LookupFunction {
   return (hostname, options, callback) => {
@@ -139,7 +165,12 @@ export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle
   const scenarios = resolveScenarios(
     inputs.scenarios.length > 0 ? inputs.scenarios : (inputs.userConfig?.scenarios ?? []),
   );
-  const resolver = createResolver({ server: inputs.dnsServer, timeoutMs: inputs.timeoutMs });
+  const notes: string[] = [];
+  const resolver = createResolver({
+    server: inputs.dnsServer,
+    timeoutMs: inputs.timeoutMs,
+    ...(inputs.dnsServer === undefined ? await systemResolverSetup(inputs, notes) : {}),
+  });
   const trust = buildTrust({
     extraCaPem: inputs.extraCaPem,
     expectedRootsPem: inputs.expectedRootsPem,
@@ -147,7 +178,6 @@ export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle
   });
   const entries = inputs.userConfig ? applyUserConfig(CATALOG, inputs.userConfig) : [...CATALOG];
   const wildcards = { ...(inputs.userConfig?.wildcards ?? {}) };
-  const notes: string[] = [];
 
   const expand = (extra: { notificationAllowlistProblem?: string } = {}) =>
     expandTargets(entries, { cloud: inputs.cloud, region: inputs.region, scenarios, wildcards, ...extra });

@@ -1,6 +1,8 @@
 import { promises as dnsPromises } from 'node:dns';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { classifyAddress } from './addresses';
+import { withHostsFile } from './hostsFile';
+import type { HostsFile, HostsOrder } from './hostsFile';
 import { finding } from './result';
 import type { DnsAnswer, DnsFacts, Finding, ResolvedAddress, Resolver } from './types';
 
@@ -43,8 +45,17 @@ export function parseDnsServer(text: string): DnsServerAddress {
 
 /** Options of {@link createResolver}. */
 export interface ResolverOptions {
-  /** `ip`, `ip:port` or `[v6]:port`. Default: the system's servers from /etc/resolv.conf (hosts file not read). */
+  /**
+   * `ip`, `ip:port` or `[v6]:port` (`--dns-server`): ask this server directly, nothing else. Default: the system
+   * resolver as the agent's Go resolver is: `hosts` in `hostsOrder`, then the servers of /etc/resolv.conf.
+   */
   server?: string;
+  /** The system resolver's hosts file (read at the edge). Ignored with `server`. Default none. */
+  hosts?: HostsFile;
+  /** nsswitch.conf's order for hosts (`hostsOrderOf`). Default `files-dns`. */
+  hostsOrder?: HostsOrder;
+  /** The system resolver's DNS servers. Default what c-ares reads from /etc/resolv.conf. */
+  systemServers?: string[];
   /** Longest wait for one answer, all tries included; then DNS_TIMEOUT. */
   timeoutMs: number;
   /** Queries c-ares sends before it gives up (it retransmits over UDP after silence). Default 2. */
@@ -66,15 +77,17 @@ export function createResolver(opts: ResolverOptions): Resolver {
   const tries = opts.tries ?? 2;
   if (!Number.isInteger(tries) || tries < 1) throw new Error(`DNS tries must be a whole number from 1, got ${tries}`);
   const server = opts.server === undefined ? undefined : parseDnsServer(opts.server);
+  const systemServers = opts.systemServers?.map((s) => parseDnsServer(s).setting);
   const label = opts.server === undefined ? 'system' : opts.server.trim();
   const perTryMs = Math.max(1, Math.floor(opts.timeoutMs / tries));
 
-  return {
+  const dns: Resolver = {
     label,
     resolve(host, family, signal) {
       const record = family === 4 ? 'A' : 'AAAA';
       const channel = new dnsPromises.Resolver({ timeout: perTryMs, tries });
       if (server) channel.setServers([server.setting]);
+      else if (systemServers) channel.setServers(systemServers);
       const source = server ? label : `system resolver (${channel.getServers().join(', ') || 'none configured'})`;
       const fail = (code: AnswerCode, message: string): DnsAnswer => ({ ok: false, code, message });
       const timedOut = () =>
@@ -110,6 +123,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
       });
     },
   };
+  return server === undefined && opts.hosts ? withHostsFile(dns, opts.hosts, opts.hostsOrder ?? 'files-dns') : dns;
 }
 
 function answerForError(
@@ -203,6 +217,7 @@ export async function resolveHost(host: string, resolver: Resolver, signal: Abor
     ...(v6.ok ? v6.addresses.map((ip) => resolved(ip, 6)) : []),
   ];
   if (addresses.length > 0) {
+    const source = (v4.ok ? v4.source : undefined) ?? (v6.ok ? v6.source : undefined) ?? resolver.label;
     const silent = [v4, v6].find((a): a is Extract<DnsAnswer, { ok: false }> => !a.ok && a.code === 'DNS_TIMEOUT');
     const notes = silent
       ? [
@@ -212,7 +227,7 @@ export async function resolveHost(host: string, resolver: Resolver, signal: Abor
           ),
         ]
       : [];
-    return { facts: { addresses, server: resolver.label }, notes, durationMs: elapsed() };
+    return { facts: { addresses, server: source }, notes, durationMs: elapsed() };
   }
 
   const failures = [v4, v6].filter((a): a is Extract<DnsAnswer, { ok: false }> => !a.ok);

@@ -243,7 +243,12 @@ export interface ProbeResult {
 
 /** DNS resolution as the probes need it. Errors are data. */
 export type DnsAnswer =
-  | { ok: true; addresses: string[] }
+  | {
+      ok: true;
+      addresses: string[];
+      /** What answered, when it is not the resolver's label (e.g. `hosts file /etc/hosts`). */
+      source?: string;
+    }
   | {
       ok: false;
       code: 'DNS_NXDOMAIN' | 'DNS_NO_ADDRESS' | 'DNS_SERVFAIL' | 'DNS_TIMEOUT' | 'DNS_BAD_RESPONSE';

@@ -3,7 +3,7 @@
  * trust store, every address of a name, a DNS server that drops AAAA, DNS filtering and inspection devices that
  * answer themselves. Real servers on loopback; the OS CA bundle and the "public" root are made here.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile as readFileText, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,8 @@ import { parseCheckArgs } from '../../lib/cli/check';
 import { parseSettings } from '../../lib/config/settings';
 import { prepareCycle, readOsCaBundle } from '../../lib/monitor/setup';
 import { createResolver, resolveHost } from '../../lib/probes/dns';
+import { hostsOrderOf } from '../../lib/probes/hostsFile';
+import type { HostsOrder } from '../../lib/probes/hostsFile';
 import { evaluatePrivateLink } from '../../lib/probes/privateLink';
 import { probeTarget } from '../../lib/probes/layered';
 import { buildTrust } from '../../lib/probes/trust';
@@ -449,5 +451,111 @@ describe('private-link truth (case 9)', () => {
     expect(evaluatePrivateLink(mustBePrivate(host), facts, true)?.message).toMatch(
       new RegExp(`; ${hint.replace(/[.*?()]/g, '\\$&')}$`),
     );
+  });
+});
+
+describe("the agent's resolver: hosts file, nsswitch, then DNS (case 3)", () => {
+  let dns: DnsTestServer;
+  let hostsPath: string;
+  const PE = '127.77.0.1';
+  beforeAll(async () => {
+    // The public answer the on-premises DNS gives; the hosts file carries the private endpoint, as Microsoft's
+    // single-server private-link set-up does. 127.77.0.0/16 stands for the private endpoint subnet.
+    dns = await startDnsServer({ [HIS]: { A: ['20.50.1.2'] }, 'eus.his.arc.azure.com': { A: ['127.0.0.1'] } });
+    hostsPath = join(dir, 'hosts');
+    await writeFile(
+      hostsPath,
+      `127.0.0.1 localhost\n${PE}   ${HIS.toUpperCase()}.  # Arc private endpoint\n::1 ip6-only.test\n`,
+    );
+  });
+  afterAll(async () => {
+    await dns.close();
+  });
+
+  const systemResolver = async (order: HostsOrder = 'files-dns') =>
+    createResolver({
+      timeoutMs: 2000,
+      systemServers: [dns.address],
+      hosts: { path: hostsPath, text: await readFileText(hostsPath, 'utf8') },
+      hostsOrder: order,
+    });
+
+  it('private link through a hosts file: reachable on the private endpoint, no bypass, and the answer names the file', async () => {
+    const server = await serve(azure, [HIS], { host: PE, httpStatus: 400 });
+    const before = dns.queries.length;
+    const result = await probe(
+      target(HIS, server.port, { mustBePrivate: true, privateLink: 'private' }),
+      context({ resolver: await systemResolver(), privateLinkMode: true, privateRanges: ['127.77.0.0/16'] }),
+    );
+    expect(result).toMatchObject({
+      verdict: 'reachable',
+      connectedAddress: PE,
+      dns: { server: `hosts file ${hostsPath}`, addresses: [{ address: PE }] },
+    });
+    // Go's resolver does not ask DNS for a name the hosts file has.
+    expect(dns.queries.slice(before).filter((q) => q.name === HIS)).toEqual([]);
+
+    // Asking the DNS server directly (--dns-server) sees the public path: that is what the flag is for.
+    const direct = await resolveHost(
+      HIS,
+      createResolver({ server: dns.address, timeoutMs: 2000 }),
+      AbortSignal.timeout(3000),
+    );
+    expect(direct.facts?.addresses.map((a) => a.address)).toEqual(['20.50.1.2']);
+    expect(
+      evaluatePrivateLink({ host: HIS, mustBePrivate: true }, direct.facts ?? { addresses: [], server: '' }, true)
+        ?.code,
+    ).toBe('PRIVATE_LINK_BYPASSED');
+  });
+
+  it('names the hosts file has in one family only get DNS_NO_ADDRESS for the other, without asking DNS', async () => {
+    const resolver = await systemResolver();
+    const before = dns.queries.length;
+    const answer = await resolver.resolve('ip6-only.test', 4, AbortSignal.timeout(2000));
+    expect(answer).toEqual({
+      ok: false,
+      code: 'DNS_NO_ADDRESS',
+      message: `ip6-only.test: no A entry in hosts file ${hostsPath}`,
+    });
+    expect(dns.queries.length).toBe(before);
+  });
+
+  it('names not in the hosts file go to DNS; with "dns files" DNS answers first', async () => {
+    const filesFirst = await resolveHost('eus.his.arc.azure.com', await systemResolver(), AbortSignal.timeout(3000));
+    expect(filesFirst.facts).toMatchObject({
+      addresses: [{ address: '127.0.0.1' }],
+      server: `system (hosts file ${hostsPath}, then system)`,
+    });
+    const dnsFirst = await resolveHost(HIS, await systemResolver('dns-files'), AbortSignal.timeout(3000));
+    expect(dnsFirst.facts?.addresses.map((a) => a.address)).toEqual(['20.50.1.2']);
+  });
+
+  it.each([
+    ['hosts:          files dns', 'files-dns'],
+    ['hosts: files mdns4_minimal [NOTFOUND=return] dns myhostname', 'files-dns'],
+    ['hosts: dns files', 'dns-files'],
+    ['hosts: resolve [!UNAVAIL=return] dns', 'dns'],
+    ['passwd: files', 'files-dns'],
+  ] as const)('reads nsswitch "%s" as %s', (line, order) => {
+    expect(hostsOrderOf(`# comment\n${line}\n`)).toBe(order);
+  });
+
+  it('prepareCycle builds the system resolver from the files it is given', async () => {
+    const nsswitch = join(dir, 'nsswitch.conf');
+    await writeFile(nsswitch, 'hosts: files dns\n');
+    const prepared = await prepareCycle({
+      cloud: 'AzureCloud',
+      region: 'eastus',
+      scenarios: ['servers'],
+      privateLink: false,
+      extraCaPem: [],
+      systemResolverFiles: { hosts: hostsPath, nsswitch },
+      timeoutMs: 1000,
+      thresholds: { slowMs: 3000, certExpiryWarnDays: 14, clockSkewMs: 1000 },
+      fetchAllowlist: false,
+    });
+    expect(prepared.ctx.resolver.label).toBe(`system (hosts file ${hostsPath}, then system)`);
+    const answer = await prepared.ctx.resolver.resolve(HIS, 4, AbortSignal.timeout(1000));
+    expect(answer).toEqual({ ok: true, addresses: [PE], source: `hosts file ${hostsPath}` });
   });
 });
