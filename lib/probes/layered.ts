@@ -187,15 +187,18 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 
 async function direct(probe: Probe): Promise<OpenedPath | undefined> {
   const { target, ctx, signal, findings, timings, result } = probe;
-  const resolution = await resolveHost(target.host, ctx.resolver, signal);
+  // Under private-link mode the CNAME chain shows which privatelink.* zone answered (or that none did).
+  const chain =
+    ctx.privateLinkMode && target.mustBePrivate ? ctx.resolver.cnameChain?.(target.host, signal) : undefined;
+  const [resolution, cnames] = await Promise.all([resolveHost(target.host, ctx.resolver, signal), chain]);
   timings.dns = round(resolution.durationMs);
   findings.push(...resolution.notes);
   if (resolution.facts === undefined) {
     if (resolution.finding) findings.push(resolution.finding);
     return undefined;
   }
-  result.dns = resolution.facts;
-  const bypassed = evaluatePrivateLink(target, resolution.facts, ctx.privateLinkMode, {
+  result.dns = cnames === undefined ? resolution.facts : { ...resolution.facts, cnames };
+  const bypassed = evaluatePrivateLink(target, result.dns, ctx.privateLinkMode, {
     ...(ctx.privateRanges ? { privateRanges: ctx.privateRanges } : {}),
   });
   if (bypassed) findings.push(bypassed);
@@ -235,6 +238,7 @@ async function direct(probe: Probe): Promise<OpenedPath | undefined> {
 
   // The other addresses finish beside the rest of the probe. They may take until the probe itself is done, and
   // at least SIDE_CHECK_FLOOR_MS from its start: an address still silent then is recorded as dropping the SYN.
+  if (dialable.length === 1) return { socket: winner.outcome.socket, route: winner.route };
   probe.finishers.push(async () => {
     const wait = Math.max(0, Math.min(probe.startedAt + SIDE_CHECK_FLOOR_MS, probe.deadlineAt) - performance.now());
     let timer: NodeJS.Timeout | undefined;

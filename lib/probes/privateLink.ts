@@ -67,8 +67,9 @@ export function evaluatePrivateLink(
       : isIP(target.host) === 0
         ? `; none of Arc's private DNS zones covers this name: check its record in the private endpoint's DNS configuration`
         : '';
+  const chain = facts.cnames?.length ? ` (CNAME ${[target.host, ...facts.cnames].join(' → ')})` : '';
   return finding(
     'PRIVATE_LINK_BYPASSED',
-    `${target.host} resolved to ${listed} via ${facts.server}, not to a private endpoint address${hint}`,
+    `${target.host} resolved to ${listed}${chain} via ${facts.server}, not to a private endpoint address${hint}`,
   );
 }

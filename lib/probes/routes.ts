@@ -102,11 +102,20 @@ export async function dialAddresses(
   signal: AbortSignal,
   deadlineAt: number,
 ): Promise<Dialled> {
+  const first = addresses[0];
+  const none = { attempts: [], others: Promise.resolve([]), stopOthers: () => undefined };
+  if (first === undefined) return none;
+  // The common case, one address: nothing to share or race, so no extra signals or timers.
+  if (addresses.length === 1) {
+    const route = directRoute(first, port);
+    const outcome = await route.open(signal);
+    const attempts = [attemptOf(first, outcome)];
+    return outcome.ok
+      ? { ...none, attempts, winner: { route, address: first, outcome } }
+      : { ...none, attempts, firstFailure: outcome.finding };
+  }
   const others = new AbortController();
   const othersSignal = AbortSignal.any([signal, others.signal]);
-  const first = addresses[0];
-  const none = { attempts: [], others: Promise.resolve([]), stopOthers: () => others.abort() };
-  if (first === undefined) return none;
   const primaries = addresses.filter((a) => a.family === first.family);
   const fallbacks = addresses.filter((a) => a.family !== first.family);
   const attempts: AddressAttempt[] = [];

@@ -145,6 +145,11 @@ export interface DnsFacts {
   server: string;
   /** True when the name was resolved only for reporting (an explicit proxy resolves it for us). */
   informational?: boolean;
+  /**
+   * CNAME targets from the name to the address records, in order (which `privatelink.*` zone answered); present
+   * when a DNS server was asked directly under private-link mode.
+   */
+  cnames?: string[];
 }
 
 export interface CertificateFacts {
@@ -259,6 +264,11 @@ export interface Resolver {
   /** Label for reports: `system` or `ip:port`. */
   readonly label: string;
   resolve(host: string, family: 4 | 6, signal: AbortSignal): Promise<DnsAnswer>;
+  /**
+   * The CNAME chain from `host` (each target in order; [] when the name has none), where this resolver can see it
+   * (a DNS server asked directly). Undefined when it cannot be learned.
+   */
+  cnameChain?(host: string, signal: AbortSignal): Promise<string[] | undefined>;
 }
 
 export interface ProxyConfig {

@@ -559,3 +559,31 @@ describe("the agent's resolver: hosts file, nsswitch, then DNS (case 3)", () => 
     expect(answer).toEqual({ ok: true, addresses: [PE], source: `hosts file ${hostsPath}` });
   });
 });
+
+describe('the CNAME chain on the direct DNS path (case 9)', () => {
+  it('shows which zone answered when private link is bypassed', async () => {
+    const dns = await startDnsServer({
+      [HIS]: { CNAME: 'gbl.privatelink.his.arc.azure.com' },
+      // The privatelink zone is not forwarded here, so the public zone's own record answers.
+      'gbl.privatelink.his.arc.azure.com': { A: ['127.0.0.1'] },
+    });
+    try {
+      const server = await serve(azure, [HIS], { httpStatus: 400 });
+      const resolver = createResolver({ server: dns.address, timeoutMs: 2000 });
+      const result = await probe(
+        target(HIS, server.port, { mustBePrivate: true, privateLink: 'private' }),
+        context({ resolver, privateLinkMode: true }),
+      );
+      expect(result.dns?.cnames).toEqual(['gbl.privatelink.his.arc.azure.com']);
+      expect(result).toMatchObject({
+        verdict: 'blocked',
+        failure: {
+          code: 'PRIVATE_LINK_BYPASSED',
+          message: `${HIS} resolved to 127.0.0.1 (loopback) (CNAME ${HIS} → gbl.privatelink.his.arc.azure.com) via ${dns.address}, not to a private endpoint address; check that this DNS server answers from the privatelink.his.arc.azure.com zone`,
+        },
+      });
+    } finally {
+      await dns.close();
+    }
+  });
+});
