@@ -4,7 +4,7 @@ import type { BuiltDeps } from '../lib/monitor/deps';
 import { probeTarget } from '../lib/probes';
 import { inputsFromSettings, regressionConfigFromSettings } from '../lib/monitor/fromSettings';
 import { cycleSummary, probeSite, recordCycle, transitionLines, type MonitorConfig } from '../lib/monitor/monitor';
-import { readExtraCa } from '../lib/monitor/setup';
+import { readExtraCa, readOsCaBundle } from '../lib/monitor/setup';
 
 /**
  * Thin shells over lib/: parse settings at the edge, build dependencies once per process (reused across
@@ -54,7 +54,10 @@ export async function probeCycle(timer: Timer, context: InvocationContext): Prom
   const settings = settingsOrThrow(context);
   if (timer.isPastDue)
     context.warn('probeCycle is running late (past due): the previous run overran or the host was down');
-  const inputs = inputsFromSettings(settings, { extraCaPem: await readExtraCa(process.env) });
+  const inputs = inputsFromSettings(settings, {
+    extraCaPem: await readExtraCa(process.env),
+    osCa: await readOsCaBundle(process.env),
+  });
   const cfg: MonitorConfig = {
     site: settings.ARCMON_SITE,
     inputs,

@@ -81,6 +81,9 @@ param thresholds monitorThresholds = {
 @description('ARCMON_PRIVATE_LINK: the site uses Azure Arc private link, so private-link endpoints must resolve to private addresses.')
 param privateLinkMode bool = false
 
+@description('ARCMON_PRIVATE_RANGES: comma list of CIDR ranges that also count as private endpoint addresses (VNets outside RFC 1918, e.g. 100.64.0.0/10); empty for none.')
+param privateRanges string = ''
+
 @description('ARCMON_DNS_SERVER: DNS server (ip or ip:port) the probes ask, e.g. your on-premises forwarder; empty for the VNet\'s resolver.')
 param dnsServer string = ''
 
@@ -288,6 +291,7 @@ module functionApp 'modules/functionApp.bicep' = {
     probeIntervalMinutes: probeIntervalMinutes
     thresholds: thresholds
     privateLinkMode: privateLinkMode
+    privateRanges: privateRanges
     dnsServer: dnsServer
     proxyUrl: proxyUrl
     noProxy: noProxy

@@ -75,6 +75,9 @@ param thresholds monitorThresholds
 @description('ARCMON_PRIVATE_LINK: expect Arc private-link endpoints to resolve to private addresses.')
 param privateLinkMode bool
 
+@description('ARCMON_PRIVATE_RANGES: comma list of CIDR ranges that also count as private endpoint addresses; empty for none.')
+param privateRanges string
+
 @description('ARCMON_DNS_SERVER: DNS server (ip or ip:port) the probes ask; empty for the platform resolver.')
 param dnsServer string
 
@@ -192,6 +195,7 @@ var monitorSettings = {
 var optionalMonitorSettings = {
   ARCMON_ENDPOINTS_JSON: endpointsJson
   ARCMON_DNS_SERVER: dnsServer
+  ARCMON_PRIVATE_RANGES: privateRanges
   ARCMON_PROXY: proxyUrl
   NO_PROXY: noProxy
   ARCMON_EXPECTED_ROOTS_PEM: expectedRootsPem

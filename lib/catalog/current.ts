@@ -6,7 +6,7 @@
  */
 import { describePage, PAGES, REMOVALS } from './sources';
 import type { PageRef, RemovalCommit } from './sources';
-import type { CatalogEntry, Cloud, Machine, Protocol, ProtocolCheck, Requirement, Retirement, Scenario } from './types';
+import type { CatalogEntry, Cloud, GenuineCa, Machine, Protocol, ProtocolCheck, Requirement, Retirement, Scenario } from './types';
 
 function retirement(removed: RemovalCommit, note?: string): Retirement {
   return {
@@ -87,6 +87,8 @@ interface PageRow {
   note?: string;
   checks?: ProtocolCheck[];
   inspection?: 'tolerated' | 'not-tolerated';
+  /** What a genuine chain ends at. Default `microsoft`: every row beyond the seeds is a Microsoft-operated host. */
+  genuineCa?: GenuineCa;
 }
 
 function agentRow(cloud: Cloud, r: PageRow): CatalogEntry {
@@ -122,6 +124,7 @@ function pageEntry(
     serviceTags: r.tags ?? [],
     scenarios: r.scenarios,
     inspection: r.inspection ?? inspection,
+    genuineCa: r.genuineCa ?? 'microsoft',
     source: { document: 'page', page: r.page, note: r.note ?? `beyond the seeds: ${describePage(r.page)}` },
     ...(r.httpPath ? { httpPath: r.httpPath } : {}),
     ...(r.checks ? { checks: r.checks } : {}),

@@ -10,7 +10,7 @@
  * (`expandTargets` merges them into one target). Rows beyond the seeds and retirements live in current.ts.
  */
 import { CURRENT_ENTRIES, withEditions } from './current';
-import type { CatalogEntry, Cloud, Machine, PrivateLinkColumn, Requirement, Scenario } from './types';
+import type { CatalogEntry, Cloud, GenuineCa, Machine, PrivateLinkColumn, Requirement, Scenario } from './types';
 
 /** The service tags seed 000 asks to allow (the section applies to every row of the page). */
 export const AGENT_SERVICE_TAGS = [
@@ -108,6 +108,8 @@ function agentEntries(cloud: Cloud, rows: readonly AgentRow[]): CatalogEntry[] {
     serviceTags: [...r.tags],
     scenarios: [...r.scenarios],
     inspection: 'tolerated',
+    // Every seed 000 host is operated by Microsoft (Entra ID, ARM, Arc services, download and CDN hosts).
+    genuineCa: 'microsoft',
     source: { document: 'seed:000' },
   }));
 }
@@ -219,6 +221,8 @@ interface BridgeRow {
   tags?: readonly string[];
   /** Default `always`. */
   requirement?: Requirement;
+  /** Default `microsoft`; `public` for hosts a third party operates with its own public CA. */
+  genuineCa?: GenuineCa;
 }
 
 /*
@@ -247,6 +251,7 @@ function bridgeEntries(rows: readonly BridgeRow[]): CatalogEntry[] {
       serviceTags: [...(r.tags ?? TAG.none)],
       scenarios: ['resource-bridge'],
       inspection: 'not-tolerated',
+      genuineCa: r.genuineCa ?? 'microsoft',
       source: { document: 'seed:004' },
     };
   });
@@ -257,6 +262,10 @@ const ARC_K8S_IMAGES = 'Azure Arc for Kubernetes container image download';
 const PYTHON = 'Python package';
 const CLI = 'Azure CLI';
 const PYTHON_NOTES = 'Validate Kubernetes and Python versions.';
+/*
+ * PyPI (pypi.org, files.pythonhosted.org) is run by the Python Software Foundation and served by Fastly with
+ * GlobalSign certificates, not Microsoft's: its rows expect any publicly trusted root (`genuineCa: public`).
+ */
 const CLI_NOTES = 'Python packages for Azure CLI installation.';
 
 // prettier-ignore
@@ -276,10 +285,10 @@ const RESOURCE_BRIDGE_ROWS: BridgeRow[] = [
   { key: 'mcr', host: 'mcr.microsoft.com', service: 'Microsoft Container Registry', notes: 'Download container images for Arc Resource Bridge.', direction: 'both' },
   { key: 'packages-microsoft', host: 'packages.microsoft.com', service: 'Microsoft open source packages manager', notes: 'Download Linux installation package.', direction: 'appliance' },
   { key: 'custom-locations-sts', host: 'sts.windows.net', service: 'Custom Locations', notes: 'Required for use by the Custom Locations cluster extension.', direction: 'appliance', tags: TAG.entra },
-  { key: 'pypi', host: 'pypi.org', service: PYTHON, notes: PYTHON_NOTES, direction: 'management', requirement: 'installation' },
-  { key: 'pypi-wildcard', host: '*.pypi.org', service: PYTHON, notes: PYTHON_NOTES, direction: 'management', requirement: 'installation' },
-  { key: 'pythonhosted', host: 'pythonhosted.org', service: CLI, notes: CLI_NOTES, direction: 'management', requirement: 'installation' },
-  { key: 'pythonhosted-wildcard', host: '*.pythonhosted.org', service: CLI, notes: CLI_NOTES, direction: 'management', requirement: 'installation' },
+  { key: 'pypi', host: 'pypi.org', service: PYTHON, notes: PYTHON_NOTES, direction: 'management', requirement: 'installation', genuineCa: 'public' },
+  { key: 'pypi-wildcard', host: '*.pypi.org', service: PYTHON, notes: PYTHON_NOTES, direction: 'management', requirement: 'installation', genuineCa: 'public' },
+  { key: 'pythonhosted', host: 'pythonhosted.org', service: CLI, notes: CLI_NOTES, direction: 'management', requirement: 'installation', genuineCa: 'public' },
+  { key: 'pythonhosted-wildcard', host: '*.pythonhosted.org', service: CLI, notes: CLI_NOTES, direction: 'management', requirement: 'installation', genuineCa: 'public' },
   { key: 'gcs-diagnostics', host: 'gcs.prod.monitoring.core.windows.net', service: 'Diagnostic data', notes: 'Periodically sends Microsoft required diagnostic data.', direction: 'appliance' },
   { key: 'ntp', host: 'time.windows.com', service: 'Windows NTP Server', notes: 'OS time sync in appliance VM & Management machine (Windows NTP).', direction: 'ntp', requirement: 'conditional' },
 ];

@@ -279,6 +279,7 @@ function mergeTarget(host: string, entries: readonly CatalogEntry[]): Target {
     mustBePrivate: entries.some((e) => e.privateLink === 'private'),
     privateLink: columns[0] ?? first.privateLink,
     inspection: entries.some((e) => e.inspection === 'not-tolerated') ? 'not-tolerated' : 'tolerated',
+    genuineCa: entries.some((e) => e.genuineCa === 'microsoft') ? 'microsoft' : 'public',
     agents,
     scenarios,
     purpose,

@@ -89,6 +89,15 @@ export interface DocumentedAt {
   commit: string;
 }
 
+/**
+ * Where a genuine TLS chain for a host ends, so that inspection is judged per host:
+ * - `microsoft`: the Microsoft / DigiCert roots Microsoft-operated services chain to (lib/probes/roots.ts);
+ * - `public`: any publicly trusted root (third-party hosts such as pypi.org on Fastly/GlobalSign, and user
+ *   endpoints unless they say otherwise).
+ */
+export const GENUINE_CAS = ['microsoft', 'public'] as const;
+export type GenuineCa = (typeof GENUINE_CAS)[number];
+
 /** Where a catalog row comes from. Rows beyond the seeds say so. */
 export interface EntrySource {
   /**
@@ -137,6 +146,8 @@ export interface CatalogEntry {
   scenarios: Scenario[];
   /** Whether the consumer tolerates TLS inspection. The resource bridge does not; the agent does. */
   inspection: 'tolerated' | 'not-tolerated';
+  /** What a genuine chain for this host ends at. */
+  genuineCa: GenuineCa;
   source: EntrySource;
   /** HTTP path requested after TLS (user endpoints may set it). Default: `/`. */
   httpPath?: string;
@@ -167,6 +178,8 @@ export interface Target {
   privateLink: PrivateLinkColumn;
   /** `not-tolerated` if any entry does not tolerate inspection. */
   inspection: 'tolerated' | 'not-tolerated';
+  /** `microsoft` if any entry expects a Microsoft root (the stricter), else `public`. */
+  genuineCa: GenuineCa;
   agents: Agent[];
   scenarios: Scenario[];
   purpose: string;

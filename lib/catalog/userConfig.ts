@@ -6,10 +6,11 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseCidr } from '../probes/addresses';
 import { isDnsName, matchesHostPattern } from './expand';
 import type { WildcardHosts } from './expand';
-import type { CatalogEntry, PrivateLinkColumn, Protocol, Requirement, Scenario, Transport } from './types';
-import { CLOUDS, PRIVATE_LINK_COLUMNS, REQUIREMENTS, SCENARIOS } from './types';
+import type { CatalogEntry, GenuineCa, PrivateLinkColumn, Protocol, Requirement, Scenario, Transport } from './types';
+import { CLOUDS, GENUINE_CAS, PRIVATE_LINK_COLUMNS, REQUIREMENTS, SCENARIOS } from './types';
 
 /** Every problem of a configuration, each as `<source>: <path>: <what is wrong>`. */
 export class ConfigError extends Error {
@@ -37,6 +38,8 @@ export interface UserEndpoint {
   privateLink: PrivateLinkColumn;
   /** Default: `tolerated`. */
   inspection: 'tolerated' | 'not-tolerated';
+  /** What a genuine chain ends at. Default: `public` (any publicly trusted root). */
+  genuineCa: GenuineCa;
   /** Default: `/`. */
   httpPath?: string;
 }
@@ -54,6 +57,8 @@ export interface UserConfig {
   endpoints: UserEndpoint[];
   /** Catalog ids or host patterns (exactly as in the catalog) to leave out. Default: `[]`. */
   exclude: string[];
+  /** CIDR ranges that also count as private endpoint addresses under private-link mode. Default: `[]`. */
+  privateRanges: string[];
 }
 
 type ErrorFn = (iss: { input?: unknown }) => string;
@@ -172,6 +177,7 @@ const ENDPOINT_SHAPE = {
   inspection: z
     .enum(['tolerated', 'not-tolerated'], { error: says('must be tolerated or not-tolerated') })
     .default('tolerated'),
+  genuineCa: z.enum(GENUINE_CAS, { error: says(`must be one of ${GENUINE_CAS.join(', ')}`) }).default('public'),
   httpPath: z
     .string({ error: says('must be a path starting with /') })
     .regex(/^\/\S*$/, { error: 'must be a path starting with / (no spaces)' })
@@ -204,6 +210,7 @@ const endpointSchema = z
       requirement: e.requirement,
       privateLink: e.privateLink,
       inspection: e.inspection,
+      genuineCa: e.genuineCa,
       ...(e.httpPath !== undefined ? { httpPath: e.httpPath } : {}),
     };
   });
@@ -240,6 +247,18 @@ const ROOT_SHAPE = {
     .array(z.string({ error: says('must be a catalog id or host pattern') }).min(1, { error: 'must not be empty' }), {
       error: says('must be a list of catalog ids or host patterns'),
     })
+    .default([]),
+  privateRanges: z
+    .array(
+      z.string({ error: says('must be a CIDR range such as 100.64.0.0/10') }).superRefine((text, ctx) => {
+        try {
+          parseCidr(text);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      }),
+      { error: says('must be a list of CIDR ranges') },
+    )
     .default([]),
 };
 
@@ -358,6 +377,7 @@ export function parseUserConfig(text: string, sourceName: string): UserConfig {
     wildcards: cfg.wildcards,
     endpoints: cfg.endpoints,
     exclude: cfg.exclude,
+    privateRanges: cfg.privateRanges,
   };
 }
 
@@ -383,6 +403,7 @@ export function userEntries(cfg: UserConfig): CatalogEntry[] {
       serviceTags: [],
       scenarios: [],
       inspection: e.inspection,
+      genuineCa: e.genuineCa,
       source: { document: 'user', note: cfg.source },
       ...(e.httpPath !== undefined ? { httpPath: e.httpPath } : {}),
     })),

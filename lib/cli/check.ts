@@ -3,10 +3,10 @@ import { parseArgs } from 'node:util';
 import { CLOUDS, type Cloud } from '../catalog/types';
 import { faultText, readPemCertificates } from '../config/pem';
 import { ConfigError, parseUserConfig } from '../catalog';
-import { probeTarget, proxyFromEnv } from '../probes';
+import { parseCidr, probeTarget, proxyFromEnv } from '../probes';
 import type { ProxyConfig } from '../probes/types';
 import { runCycle } from '../monitor/cycle';
-import { DEFAULT_THRESHOLDS, prepareCycle, readExtraCa, type MonitorInputs } from '../monitor/setup';
+import { DEFAULT_THRESHOLDS, prepareCycle, readExtraCa, readOsCaBundle, type MonitorInputs } from '../monitor/setup';
 import type { CycleReport } from '../monitor/types';
 import { fixFor } from '../rules/fixes';
 import {
@@ -37,6 +37,7 @@ Options:
   --proxy URL           explicit proxy (http://[user:pass@]host:port); default: HTTPS_PROXY / NO_PROXY
   --no-proxy LIST       hosts that bypass the proxy (comma-separated); default: NO_PROXY
   --private-link        private-link mode: private-link endpoints must resolve to private addresses
+  --private-range CIDR  also count this range as private endpoint addresses (repeatable)
   --expected-roots FILE PEM file of roots that count as genuine (sanctioned TLS inspection, tests)
   --timeout-ms N        deadline per endpoint, all phases (default 10000)
   --concurrency N       endpoints probed at once (default 32)
@@ -53,6 +54,18 @@ export interface CheckArgs {
   serviceTags?: ServiceTagIndex;
   concurrency: number;
   json: boolean;
+}
+
+/** `--private-range` values, each checked as a CIDR. */
+function privateRanges(values: string[]): string[] {
+  for (const value of values) {
+    try {
+      parseCidr(value);
+    } catch (err) {
+      throw new UsageError(`--private-range: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return values.map((v) => v.trim());
 }
 
 function positiveInt(name: string, value: string | undefined, dflt: number, min: number, max: number): number {
@@ -81,6 +94,7 @@ export async function parseCheckArgs(argv: string[], env: Record<string, string 
         proxy: { type: 'string' },
         'no-proxy': { type: 'string' },
         'private-link': { type: 'boolean' },
+        'private-range': { type: 'string', multiple: true },
         'expected-roots': { type: 'string' },
         'timeout-ms': { type: 'string' },
         concurrency: { type: 'string' },
@@ -131,8 +145,10 @@ export async function parseCheckArgs(argv: string[], env: Record<string, string 
     ...(v['dns-server'] ? { dnsServer: v['dns-server'] } : {}),
     ...(proxy ? { proxy } : {}),
     privateLink: v['private-link'] ?? false,
+    privateRanges: privateRanges(v['private-range'] ?? []),
     ...(v['expected-roots'] ? { expectedRootsPem: await readExpectedRoots(v['expected-roots']) } : {}),
     extraCaPem: await readExtraCa(env),
+    osCa: await readOsCaBundle(env),
     timeoutMs,
     thresholds: DEFAULT_THRESHOLDS,
     fetchAllowlist: !(v['no-allowlist'] ?? false),

@@ -8,7 +8,7 @@ import { ConfigError } from '../catalog';
 import { createDeps } from '../monitor/deps';
 import { inputsFromSettings, regressionConfigFromSettings } from '../monitor/fromSettings';
 import { cycleSummary, runMonitorCycle, transitionLines } from '../monitor/monitor';
-import { readExtraCa } from '../monitor/setup';
+import { readExtraCa, readOsCaBundle } from '../monitor/setup';
 import { startAzurite, type AzuriteHandle } from '../store/azurite';
 import { readExpectedRoots, UsageError, type CheckIo } from './check';
 
@@ -27,6 +27,7 @@ Every ARCMON_* app setting of the Functions app is read from the environment (se
   --dns-server IP[:P]   DNS server to ask (ARCMON_DNS_SERVER)
   --proxy URL           explicit proxy (ARCMON_PROXY)
   --private-link        private-link mode (ARCMON_PRIVATE_LINK=true)
+  --private-range CIDR  extra private endpoint range, repeatable (ARCMON_PRIVATE_RANGES)
   --expected-roots FILE PEM file of roots counted as genuine (ARCMON_EXPECTED_ROOTS_PEM holds the PEM text)
   --interval-s N        seconds between cycle starts (default: from PROBE_SCHEDULE, else 300)
   --cycles N            stop after N cycles (default: run until Ctrl-C)
@@ -76,6 +77,7 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
         'dns-server': { type: 'string' },
         proxy: { type: 'string' },
         'private-link': { type: 'boolean' },
+        'private-range': { type: 'string', multiple: true },
         'expected-roots': { type: 'string' },
         'interval-s': { type: 'string' },
         cycles: { type: 'string' },
@@ -109,6 +111,7 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
   set('ARCMON_DNS_SERVER', v['dns-server']);
   set('ARCMON_PROXY', v.proxy);
   if (v['private-link']) env.ARCMON_PRIVATE_LINK = 'true';
+  if (v['private-range']) env.ARCMON_PRIVATE_RANGES = v['private-range'].join(',');
   if (v['expected-roots']) {
     // The flag names a file; the setting holds the certificates themselves, as in Azure.
     try {
@@ -160,7 +163,10 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
       io.stderr(`arcmon: --cycles must be a whole number (at least 1)\n`);
       return 2;
     }
-    const inputs = inputsFromSettings(settings, { extraCaPem: await readExtraCa(env) });
+    const inputs = inputsFromSettings(settings, {
+      extraCaPem: await readExtraCa(env),
+      osCa: await readOsCaBundle(env),
+    });
     const log = (line: string) => io.stdout(line + '\n');
     const deps = await createDeps(settings, { log, spoolDir: join(tmpdir(), 'arcmon-spool') });
     io.stdout(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CLOUDS, SCENARIOS } from '../catalog/types';
+import { parseCidr } from '../probes/addresses';
 import { faultText, readPemCertificates } from './pem';
 
 /**
@@ -7,6 +8,13 @@ import { faultText, readPemCertificates } from './pem';
  * Every ARCMON_* variable must be known here: a typo is an error, not a silently ignored setting.
  * Infra (infra/modules/functionApp.bicep) sets exactly these; a test compares the two.
  */
+
+/** The non-empty, trimmed items of a comma-separated setting. */
+const commaList = (v: string): string[] =>
+  v
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 const intIn = (name: string, min: number, max: number, dflt: number) =>
   z
@@ -96,10 +104,7 @@ export const SETTINGS_SHAPE = {
     .trim()
     .default('servers')
     .transform((v, ctx) => {
-      const parts = v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const parts = commaList(v);
       const allowed = [...SCENARIOS, 'all'] as string[];
       for (const p of parts) {
         if (!allowed.includes(p)) {
@@ -129,6 +134,24 @@ export const SETTINGS_SHAPE = {
   ARCMON_CERT_EXPIRY_DAYS: intIn('ARCMON_CERT_EXPIRY_DAYS', 0, 365, 14),
   ARCMON_CLOCK_SKEW_MS: intIn('ARCMON_CLOCK_SKEW_MS', 1, 3_600_000, 1000),
   ARCMON_PRIVATE_LINK: bool('ARCMON_PRIVATE_LINK'),
+  /**
+   * Comma list of CIDR ranges that also count as private endpoint addresses under private-link mode, beyond
+   * RFC 1918 and fc00::/7 (VNets on other space, e.g. 100.64.0.0/10). Default none.
+   */
+  ARCMON_PRIVATE_RANGES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const ranges = commaList(v);
+      for (const range of ranges) {
+        try {
+          parseCidr(range);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `ARCMON_PRIVATE_RANGES: ${(err as Error).message}` });
+        }
+      }
+      return ranges;
+    }),
   ARCMON_DNS_SERVER: optionalText,
   ARCMON_PROXY: optionalText.pipe(
     z.url({ message: 'ARCMON_PROXY must be a URL such as http://proxy.contoso.com:3128' }).optional(),

@@ -1,14 +1,14 @@
 import { parseUserConfig } from '../catalog';
 import type { Settings } from '../config/settings';
-import { proxyFromEnv } from '../probes';
+import { proxyFromEnv, type OsCaBundle } from '../probes';
 import type { RegressionConfig } from './types';
 import type { MonitorInputs } from './setup';
 
 /**
- * Converts parsed app settings into cycle inputs. The NODE_EXTRA_CA_CERTS file is read by the caller and passed in
- * (`extraCaPem`), so this stays pure; ARCMON_EXPECTED_ROOTS_PEM holds its certificates itself.
+ * Converts parsed app settings into cycle inputs. The NODE_EXTRA_CA_CERTS file and the OS CA bundle are read by
+ * the caller and passed in (`extraCaPem`, `osCa`), so this stays pure; ARCMON_EXPECTED_ROOTS_PEM holds its certificates itself.
  */
-export function inputsFromSettings(s: Settings, files: { extraCaPem: string[] }): MonitorInputs {
+export function inputsFromSettings(s: Settings, files: { extraCaPem: string[]; osCa?: OsCaBundle }): MonitorInputs {
   const userConfig = s.ARCMON_ENDPOINTS_JSON
     ? parseUserConfig(s.ARCMON_ENDPOINTS_JSON, 'ARCMON_ENDPOINTS_JSON')
     : undefined;
@@ -22,8 +22,10 @@ export function inputsFromSettings(s: Settings, files: { extraCaPem: string[] })
     ...(s.ARCMON_DNS_SERVER ? { dnsServer: s.ARCMON_DNS_SERVER } : {}),
     ...(proxy ? { proxy } : {}),
     privateLink: s.ARCMON_PRIVATE_LINK,
+    privateRanges: s.ARCMON_PRIVATE_RANGES,
     ...(s.ARCMON_EXPECTED_ROOTS_PEM ? { expectedRootsPem: s.ARCMON_EXPECTED_ROOTS_PEM } : {}),
     extraCaPem: files.extraCaPem,
+    ...(files.osCa ? { osCa: files.osCa } : {}),
     timeoutMs: s.ARCMON_TIMEOUT_MS,
     thresholds: {
       slowMs: s.ARCMON_SLOW_MS,

@@ -11,7 +11,7 @@ import {
   type UserConfig,
 } from '../catalog';
 import { type Cloud, type ExpandedTargets, type Scenario } from '../catalog/types';
-import { buildTrust, createResolver, redactProxyUrl } from '../probes';
+import { buildTrust, createResolver, hostsOrderOf, redactProxyUrl, type HostsFile, type OsCaBundle } from '../probes';
 import type { ProbeContext, ProbeThresholds, ProxyConfig, Resolver } from '../probes/types';
 
 /** Everything that decides what a cycle probes and how; produced from CLI flags or app settings. */
@@ -22,14 +22,26 @@ export interface MonitorInputs {
   /** Scenario names; `all` selects every row for the cloud. Default `['servers']`. */
   scenarios: string[];
   userConfig?: UserConfig;
-  /** `ip[:port]`; absent = the system resolver (/etc/resolv.conf). */
+  /** `ip[:port]`; absent = the system resolver (hosts file per nsswitch.conf, then /etc/resolv.conf). */
   dnsServer?: string;
+  /**
+   * The files the system resolver reads, as the agent's Go resolver does. Default `/etc/hosts` (on Windows
+   * `C:\Windows\System32\drivers\etc\hosts`) and `/etc/nsswitch.conf`.
+   */
+  systemResolverFiles?: { hosts: string; nsswitch: string };
   proxy?: ProxyConfig;
   privateLink: boolean;
+  /**
+   * CIDR ranges (`--private-range`, ARCMON_PRIVATE_RANGES) that also count as private endpoint addresses; the
+   * endpoints file's `privateRanges` are added. Validated at the edge. Default none.
+   */
+  privateRanges?: string[];
   /** PEM text of roots that count as genuine (sanctioned inspection, tests). */
   expectedRootsPem?: string;
-  /** PEM texts trusted in addition to Node's store (NODE_EXTRA_CA_CERTS contents). */
+  /** PEM texts trusted in addition to the OS store (NODE_EXTRA_CA_CERTS contents). */
   extraCaPem: string[];
+  /** The operating system's CA bundle (`readOsCaBundle`); absent = Node's bundled roots, labelled as such. */
+  osCa?: OsCaBundle;
   timeoutMs: number;
   thresholds: ProbeThresholds;
   /** Fetch the notification service allowlist for `azgn*` hosts when none are configured. Default true. */
@@ -54,6 +66,60 @@ export async function readExtraCa(env: Record<string, string | undefined>): Prom
     return [await readFile(file, 'utf8')];
   } catch {
     return [];
+  }
+}
+
+/**
+ * Where Linux distributions keep the CA bundle, in the order Go's crypto/x509 (root_linux.go) looks, the agent
+ * being a Go program: Debian/Ubuntu, Fedora/RHEL 6, OpenSUSE, OpenELEC, CentOS/RHEL 7, Alpine.
+ */
+export const OS_CA_BUNDLE_FILES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/ca-bundle.pem',
+  '/etc/pki/tls/cacert.pem',
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+  '/etc/ssl/cert.pem',
+] as const;
+
+/**
+ * Reads the CA bundle the agent would trust: `SSL_CERT_FILE` when set (Go honours it), else the first of
+ * `files` that exists. Undefined when none can be read (Windows, or a machine without a bundle): the probe then
+ * verifies against Node's bundled roots and its reports say so.
+ */
+export async function readOsCaBundle(
+  env: Record<string, string | undefined>,
+  files: readonly string[] = OS_CA_BUNDLE_FILES,
+): Promise<OsCaBundle | undefined> {
+  const candidates = env.SSL_CERT_FILE ? [env.SSL_CERT_FILE] : files;
+  for (const path of candidates) {
+    try {
+      return { path, pem: await readFile(path, 'utf8') };
+    } catch {
+      // Not on this distribution: try the next place.
+    }
+  }
+  return undefined;
+}
+
+const DEFAULT_SYSTEM_RESOLVER_FILES = {
+  hosts: process.platform === 'win32' ? 'C:\\Windows\\System32\\drivers\\etc\\hosts' : '/etc/hosts',
+  nsswitch: '/etc/nsswitch.conf',
+};
+
+/** Reads the hosts file and nsswitch order for the system resolver; a missing hosts file is a note, DNS goes on. */
+async function systemResolverSetup(
+  inputs: MonitorInputs,
+  notes: string[],
+): Promise<{ hosts?: HostsFile; hostsOrder: ReturnType<typeof hostsOrderOf> }> {
+  const files = inputs.systemResolverFiles ?? DEFAULT_SYSTEM_RESOLVER_FILES;
+  const nsswitch = await readFile(files.nsswitch, 'utf8').catch(() => undefined);
+  const hostsOrder = hostsOrderOf(nsswitch);
+  try {
+    return { hosts: { path: files.hosts, text: await readFile(files.hosts, 'utf8') }, hostsOrder };
+  } catch {
+    notes.push(`hosts file ${files.hosts} could not be read: names are resolved by DNS only`);
+    return { hostsOrder };
   }
 }
 
@@ -99,11 +165,19 @@ export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle
   const scenarios = resolveScenarios(
     inputs.scenarios.length > 0 ? inputs.scenarios : (inputs.userConfig?.scenarios ?? []),
   );
-  const resolver = createResolver({ server: inputs.dnsServer, timeoutMs: inputs.timeoutMs });
-  const trust = buildTrust({ extraCaPem: inputs.extraCaPem, expectedRootsPem: inputs.expectedRootsPem });
+  const notes: string[] = [];
+  const resolver = createResolver({
+    server: inputs.dnsServer,
+    timeoutMs: inputs.timeoutMs,
+    ...(inputs.dnsServer === undefined ? await systemResolverSetup(inputs, notes) : {}),
+  });
+  const trust = buildTrust({
+    extraCaPem: inputs.extraCaPem,
+    expectedRootsPem: inputs.expectedRootsPem,
+    ...(inputs.osCa ? { osCa: inputs.osCa } : {}),
+  });
   const entries = inputs.userConfig ? applyUserConfig(CATALOG, inputs.userConfig) : [...CATALOG];
   const wildcards = { ...(inputs.userConfig?.wildcards ?? {}) };
-  const notes: string[] = [];
 
   const expand = (extra: { notificationAllowlistProblem?: string } = {}) =>
     expandTargets(entries, { cloud: inputs.cloud, region: inputs.region, scenarios, wildcards, ...extra });
@@ -140,6 +214,8 @@ export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle
     trust,
     privateLinkMode: inputs.privateLink,
     thresholds: inputs.thresholds,
+    timeoutMs: inputs.timeoutMs,
+    privateRanges: [...(inputs.privateRanges ?? []), ...(inputs.userConfig?.privateRanges ?? [])],
     maxBodyBytes: 4096,
     now: () => new Date(),
     ...(inputs.proxy ? { proxy: inputs.proxy } : {}),

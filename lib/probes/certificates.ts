@@ -97,26 +97,45 @@ export function peerChain(socket: TLSSocket): X509Certificate[] {
 }
 
 // Parsing a whole CA store costs tens of milliseconds; a TrustConfig is built once per cycle, so parse it once.
-const parsedStores = new WeakMap<TrustConfig, Map<string, X509Certificate[]>>();
+interface ParsedStore {
+  bySubject: Map<string, X509Certificate[]>;
+  /** Fingerprint → label of the first store (`trust.stores`) holding that certificate. */
+  anchors: Map<string, string>;
+}
+const parsedStores = new WeakMap<TrustConfig, ParsedStore>();
+
+function parsedStore(trust: TrustConfig): ParsedStore {
+  const known = parsedStores.get(trust);
+  if (known !== undefined) return known;
+  const parsed: ParsedStore = { bySubject: new Map(), anchors: new Map() };
+  const labels = trust.stores.flatMap((store) => Array<string>(store.count).fill(store.label));
+  trust.ca.forEach((pem, index) => {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(pem);
+    } catch {
+      return;
+    }
+    const list = parsed.bySubject.get(cert.subject) ?? [];
+    list.push(cert);
+    parsed.bySubject.set(cert.subject, list);
+    const label = labels[index];
+    if (label !== undefined && !parsed.anchors.has(cert.fingerprint256)) parsed.anchors.set(cert.fingerprint256, label);
+  });
+  parsedStores.set(trust, parsed);
+  return parsed;
+}
 
 function storeBySubject(trust: TrustConfig): Map<string, X509Certificate[]> {
-  let bySubject = parsedStores.get(trust);
-  if (bySubject === undefined) {
-    bySubject = new Map();
-    for (const pem of trust.ca) {
-      let cert: X509Certificate;
-      try {
-        cert = new X509Certificate(pem);
-      } catch {
-        continue;
-      }
-      const list = bySubject.get(cert.subject) ?? [];
-      list.push(cert);
-      bySubject.set(cert.subject, list);
-    }
-    parsedStores.set(trust, bySubject);
-  }
-  return bySubject;
+  return parsedStore(trust).bySubject;
+}
+
+/**
+ * The label of the trust store (`trust.stores`) that holds `cert` itself, by fingerprint; the first store wins,
+ * as in the agent's pool. Undefined when no store holds it.
+ */
+export function anchoringStore(cert: X509Certificate, trust: TrustConfig): string | undefined {
+  return parsedStore(trust).anchors.get(cert.fingerprint256);
 }
 
 /**

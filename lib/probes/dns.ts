@@ -1,6 +1,8 @@
 import { promises as dnsPromises } from 'node:dns';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { classifyAddress } from './addresses';
+import { withHostsFile } from './hostsFile';
+import type { HostsFile, HostsOrder } from './hostsFile';
 import { finding } from './result';
 import type { DnsAnswer, DnsFacts, Finding, ResolvedAddress, Resolver } from './types';
 
@@ -41,10 +43,21 @@ export function parseDnsServer(text: string): DnsServerAddress {
   return { ip, port, setting: isIPv6(ip) ? `[${ip}]:${port}` : `${ip}:${port}` };
 }
 
+const MAX_CNAME_HOPS = 8;
+
 /** Options of {@link createResolver}. */
 export interface ResolverOptions {
-  /** `ip`, `ip:port` or `[v6]:port`. Default: the system's servers from /etc/resolv.conf (hosts file not read). */
+  /**
+   * `ip`, `ip:port` or `[v6]:port` (`--dns-server`): ask this server directly, nothing else. Default: the system
+   * resolver as the agent's Go resolver is: `hosts` in `hostsOrder`, then the servers of /etc/resolv.conf.
+   */
   server?: string;
+  /** The system resolver's hosts file (read at the edge). Ignored with `server`. Default none. */
+  hosts?: HostsFile;
+  /** nsswitch.conf's order for hosts (`hostsOrderOf`). Default `files-dns`. */
+  hostsOrder?: HostsOrder;
+  /** The system resolver's DNS servers. Default what c-ares reads from /etc/resolv.conf. */
+  systemServers?: string[];
   /** Longest wait for one answer, all tries included; then DNS_TIMEOUT. */
   timeoutMs: number;
   /** Queries c-ares sends before it gives up (it retransmits over UDP after silence). Default 2. */
@@ -66,15 +79,17 @@ export function createResolver(opts: ResolverOptions): Resolver {
   const tries = opts.tries ?? 2;
   if (!Number.isInteger(tries) || tries < 1) throw new Error(`DNS tries must be a whole number from 1, got ${tries}`);
   const server = opts.server === undefined ? undefined : parseDnsServer(opts.server);
+  const systemServers = opts.systemServers?.map((s) => parseDnsServer(s).setting);
   const label = opts.server === undefined ? 'system' : opts.server.trim();
   const perTryMs = Math.max(1, Math.floor(opts.timeoutMs / tries));
 
-  return {
+  const dns: Resolver = {
     label,
     resolve(host, family, signal) {
       const record = family === 4 ? 'A' : 'AAAA';
       const channel = new dnsPromises.Resolver({ timeout: perTryMs, tries });
       if (server) channel.setServers([server.setting]);
+      else if (systemServers) channel.setServers(systemServers);
       const source = server ? label : `system resolver (${channel.getServers().join(', ') || 'none configured'})`;
       const fail = (code: AnswerCode, message: string): DnsAnswer => ({ ok: false, code, message });
       const timedOut = () =>
@@ -110,6 +125,30 @@ export function createResolver(opts: ResolverOptions): Resolver {
       });
     },
   };
+  if (server) {
+    dns.cnameChain = async (host, signal) => {
+      const chain: string[] = [];
+      let name = host;
+      const channel = new dnsPromises.Resolver({ timeout: perTryMs, tries });
+      channel.setServers([server.setting]);
+      const stop = () => channel.cancel();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        // A chain longer than this is a loop or a misconfiguration; what was seen so far is still reported.
+        for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
+          const next = await channel.resolveCname(name).catch(() => [] as string[]);
+          const target = next[0];
+          if (target === undefined || signal.aborted) break;
+          chain.push(target);
+          name = target;
+        }
+        return signal.aborted && chain.length === 0 ? undefined : chain;
+      } finally {
+        signal.removeEventListener('abort', stop);
+      }
+    };
+  }
+  return server === undefined && opts.hosts ? withHostsFile(dns, opts.hosts, opts.hostsOrder ?? 'files-dns') : dns;
 }
 
 function answerForError(
@@ -159,8 +198,17 @@ export interface HostResolution {
   facts?: DnsFacts;
   /** Present when no address came back. */
   finding?: Finding;
+  /** Findings that do not stop the probe (a family that timed out while the other answered). */
+  notes: Finding[];
   durationMs: number;
 }
+
+/**
+ * Once one family has answered with addresses, how long the other may still take. A healthy server answers A
+ * and AAAA together; a server (or firewall) that drops AAAA queries would otherwise hold every probe for the
+ * whole DNS budget, and the agent goes on with the addresses it has.
+ */
+export const FAMILY_GRACE_MS = 250;
 
 /** Which failure explains best when neither query gave an address: the server's trouble beats absence. */
 const FAILURE_RANK: readonly AnswerCode[] = [
@@ -183,16 +231,29 @@ export async function resolveHost(host: string, resolver: Resolver, signal: Abor
   if (literalFamily === 4 || literalFamily === 6) {
     return {
       facts: { addresses: [resolved(literal, literalFamily)], server: resolver.label },
+      notes: [],
       durationMs: elapsed(),
     };
   }
 
-  const [v4, v6] = await Promise.all([resolver.resolve(host, 4, signal), resolver.resolve(host, 6, signal)]);
+  const [v4, v6] = await bothFamilies(host, resolver, signal);
   const addresses = [
     ...(v4.ok ? v4.addresses.map((ip) => resolved(ip, 4)) : []),
     ...(v6.ok ? v6.addresses.map((ip) => resolved(ip, 6)) : []),
   ];
-  if (addresses.length > 0) return { facts: { addresses, server: resolver.label }, durationMs: elapsed() };
+  if (addresses.length > 0) {
+    const source = (v4.ok ? v4.source : undefined) ?? (v6.ok ? v6.source : undefined) ?? resolver.label;
+    const silent = [v4, v6].find((a): a is Extract<DnsAnswer, { ok: false }> => !a.ok && a.code === 'DNS_TIMEOUT');
+    const notes = silent
+      ? [
+          finding(
+            'DNS_FAMILY_TIMEOUT',
+            `${host}: ${silent === v4 ? 'A' : 'AAAA'} query unanswered (${silent.message}); going on with the ${silent === v4 ? 'AAAA' : 'A'} answer, as the agent does after its resolver timeout`,
+          ),
+        ]
+      : [];
+    return { facts: { addresses, server: source }, notes, durationMs: elapsed() };
+  }
 
   const failures = [v4, v6].filter((a): a is Extract<DnsAnswer, { ok: false }> => !a.ok);
   const worst = failures.sort((a, b) => FAILURE_RANK.indexOf(a.code) - FAILURE_RANK.indexOf(b.code))[0];
@@ -200,6 +261,7 @@ export async function resolveHost(host: string, resolver: Resolver, signal: Abor
     // Both answers were ok yet empty: a resolver that returns ok with no addresses.
     return {
       finding: finding('DNS_NO_ADDRESS', `${host}: no A or AAAA record from ${resolver.label}`),
+      notes: [],
       durationMs: elapsed(),
     };
   }
@@ -207,7 +269,37 @@ export async function resolveHost(host: string, resolver: Resolver, signal: Abor
     v4.ok === false && v6.ok === false && v4.code === 'DNS_NO_ADDRESS' && v6.code === 'DNS_NO_ADDRESS'
       ? v4.message.replace(': no A record', ': no A or AAAA record')
       : worst.message;
-  return { finding: finding(worst.code, message), durationMs: elapsed() };
+  return { finding: finding(worst.code, message), notes: [], durationMs: elapsed() };
+}
+
+/**
+ * Asks A and AAAA in parallel. When one family answers with addresses first, the other gets
+ * {@link FAMILY_GRACE_MS} more before it is abandoned (reported as DNS_TIMEOUT for that family).
+ */
+async function bothFamilies(host: string, resolver: Resolver, signal: AbortSignal): Promise<[DnsAnswer, DnsAnswer]> {
+  // A controller linked by hand: AbortSignal.any costs measurable CPU per probe on Node 20.
+  const late = new AbortController();
+  const cancel = () => late.abort();
+  if (signal.aborted) late.abort();
+  else signal.addEventListener('abort', cancel, { once: true });
+  const both = late.signal;
+  const v4 = resolver.resolve(host, 4, both);
+  const v6 = resolver.resolve(host, 6, both);
+  let timer: NodeJS.Timeout | undefined;
+  const graceAfter = (answer: Promise<DnsAnswer>) =>
+    answer.then((a) => {
+      if (a.ok && a.addresses.length > 0 && timer === undefined) {
+        timer = setTimeout(() => late.abort(), FAMILY_GRACE_MS);
+      }
+    });
+  void graceAfter(v4);
+  void graceAfter(v6);
+  try {
+    return await Promise.all([v4, v6]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', cancel);
+  }
 }
 
 function resolved(address: string, family: 4 | 6): ResolvedAddress {

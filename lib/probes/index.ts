@@ -13,3 +13,5 @@ export * from './http';
 export * from './certificates';
 export * from './roots';
 export * from './trust';
+export * from './routes';
+export * from './hostsFile';

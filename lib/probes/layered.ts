@@ -8,11 +8,22 @@ import { probeDnsServerPort } from './dnsPort';
 import { probeNtp } from './ntp';
 import { protocolChecks } from './protocols';
 import { evaluatePrivateLink } from './privateLink';
-import { bypassesProxy, openTunnel, redactProxyUrl } from './proxy';
+import { bypassesProxy, redactProxyUrl } from './proxy';
 import { finding, settle } from './result';
-import { connectTcp } from './tcp';
+import { attemptTarget, dialAddresses, proxyRoute } from './routes';
+import type { Route } from './routes';
 import { tlsHandshake } from './tls';
-import type { DnsFacts, Finding, PhaseTimings, ProbeContext, ProbeFn, ProbeResult, ProxyConfig } from './types';
+import type {
+  AddressAttempt,
+  Finding,
+  HttpFacts,
+  PhaseTimings,
+  ProbeContext,
+  ProbeFn,
+  ProbeResult,
+  ProxyConfig,
+  TlsFacts,
+} from './types';
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
@@ -30,53 +41,101 @@ function judgeInterception(found: Finding, target: Target): Finding {
   );
 }
 
-interface Path {
+/**
+ * HTTP statuses an inspecting device answers with when it blocks or cannot reach upstream: its block page
+ * (403, 451), its own authentication (407) or its gateway errors (502-504). The services in the catalog answer
+ * an unauthenticated request with 200, 400, 401 or 404 (shared/FACTS.md).
+ */
+const DEVICE_STATUSES = new Set([403, 407, 451, 502, 503, 504]);
+
+/**
+ * Behind TLS inspection, a response is the device's own when the device re-signed the chain and answered with a
+ * status it blocks with: the request never reached the service. Undefined when the answer may be the service's.
+ */
+function deviceAnswer(tls: TlsFacts | undefined, http: HttpFacts, host: string): Finding | undefined {
+  if (tls?.interceptedBy === undefined || !DEVICE_STATUSES.has(http.status)) return undefined;
+  const server = http.server === undefined ? '' : ` (Server: ${http.server})`;
+  return finding(
+    'INSPECTION_DEVICE_ANSWERED',
+    `the inspecting device behind '${tls.interceptedBy}'${server} answered ${http.status} itself; the request never reached ${host}`,
+  );
+}
+
+/** The path the TLS and HTTP layers run over, and how to open it again. */
+interface OpenedPath {
   socket: net.Socket | Duplex;
-  /** Opens the same path again (for the legacy TLS version check); undefined when that fails. */
-  reconnect: () => Promise<net.Socket | Duplex | undefined>;
+  route: Route;
+}
+
+/** What a probe collects as it goes; settled into a ProbeResult at the end. */
+interface Probe {
+  target: Target;
+  ctx: ProbeContext;
+  signal: AbortSignal;
+  /** performance.now() times of the start and of the runner's deadline (shared between the addresses). */
+  startedAt: number;
+  deadlineAt: number;
+  findings: Finding[];
+  timings: Omit<PhaseTimings, 'total'>;
+  result: ResultSoFar;
+  sockets: Set<net.Socket | Duplex>;
+  /** Work that must finish (or be cut off) before the result is settled. */
+  finishers: Array<() => Promise<void>>;
 }
 
 /**
  * Probes one target layer by layer and returns one settled result; never throws for network conditions.
  * NTP targets are handed to the NTP probe. Otherwise:
- * - direct: DNS (failure stops), private-link check (a bypass blocks but probing continues so the rest of the
- *   path is still reported), TCP to the first IPv4 address (else the first IPv6);
+ * - direct: DNS (failure stops; a sinkhole answer is DNS_FILTERED), private-link check (a bypass blocks but
+ *   probing continues so the rest of the path is still reported), then TCP to every address the way the agent's
+ *   dialer does ({@link dialAddresses}); addresses not needed for the winning connection are checked beside it,
+ *   so each has an outcome (`addressAttempts`): one working is enough, failing ones degrade
+ *   (SOME_ADDRESSES_FAILED), all failing blocks;
  * - through `ctx.proxy` (unless NO_PROXY exempts the host): CONNECT tunnel; the name is also resolved locally,
  *   in parallel and for reporting only (`dns.informational`), and a local DNS failure is not a finding;
- * then TLS with SNI = host (TLS_INTERCEPTED blocks for targets that do not tolerate inspection, else degrades),
- * then `GET target.httpPath` (any status proves the path; SLOW_RESPONSE past `ctx.thresholds.slowMs`).
- * Protocol `tcp` stops after connecting. When `signal` aborts, the finding names the phase that was running.
+ * then TLS with SNI = host (TLS_INTERCEPTED when the chain does not end where the host's genuine chain does:
+ * blocking for targets that do not tolerate inspection, else degrading), then `GET target.httpPath` (any status
+ * of the service proves the path; an inspecting device's own block or gateway answer is
+ * INSPECTION_DEVICE_ANSWERED; SLOW_RESPONSE past `ctx.thresholds.slowMs`). Protocol `tcp` stops after
+ * connecting. When `signal` aborts, the finding names the phase that was running.
  */
 export const probeTarget: ProbeFn = async (target, ctx, signal) => {
   if (target.protocol === 'dns') return probeDnsServerPort(target, ctx, signal);
   if (target.protocol === 'ntp' || target.transport === 'udp') return probeNtp(target, ctx, signal);
 
   const started = performance.now();
-  const startedAt = ctx.now().toISOString();
-  const findings: Finding[] = [];
-  const timings: Omit<PhaseTimings, 'total'> = {};
-  const result: ResultSoFar = {
-    targetId: target.id,
-    host: target.host,
-    port: target.port,
-    transport: 'tcp',
-    startedAt,
+  const probe: Probe = {
+    target,
+    ctx,
+    signal,
+    startedAt: started,
+    deadlineAt: started + (ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    findings: [],
+    timings: {},
+    result: {
+      targetId: target.id,
+      host: target.host,
+      port: target.port,
+      transport: 'tcp',
+      startedAt: ctx.now().toISOString(),
+    },
+    sockets: new Set(),
+    finishers: [],
   };
-  const sockets = new Set<net.Socket | Duplex>();
-  const finishers: Array<() => Promise<void>> = [];
+  const { findings, timings, result } = probe;
   const done = async (): Promise<ProbeResult> => {
-    for (const socket of sockets) socket.destroy();
-    for (const finish of finishers) await finish();
+    for (const finish of probe.finishers) await finish();
+    for (const socket of probe.sockets) socket.destroy();
     return settle({ ...result, findings, timings: { ...timings, total: round(performance.now() - started) } });
   };
 
   const proxy = ctx.proxy && !bypassesProxy(target.host, ctx.proxy.noProxy, target.port) ? ctx.proxy : undefined;
-  let path: Path | undefined;
+  let path: OpenedPath | undefined;
   if (proxy) {
     result.proxy = redactProxyUrl(proxy.url);
-    path = await throughProxy(target, proxy, ctx, signal, findings, timings, result, sockets, finishers);
+    path = await throughProxy(probe, proxy);
   } else {
-    path = await direct(target, ctx, signal, findings, timings, result, sockets);
+    path = await direct(probe);
   }
   if (path === undefined || target.protocol === 'tcp') return done();
   if (target.protocol === 'http') {
@@ -88,18 +147,23 @@ export const probeTarget: ProbeFn = async (target, ctx, signal) => {
   }
 
   const tlsStarted = performance.now();
+  const { route } = path;
+  // Opens the same route again: the legacy TLS version check and the protocol checks need their own connection.
+  const reopen = async () => {
+    const again = await route.open(signal);
+    if (!again.ok) return undefined;
+    probe.sockets.add(again.socket);
+    return again.socket;
+  };
   const handshake = await tlsHandshake(path.socket, target.host, ctx.trust, signal, ctx.thresholds, ctx.now(), {
-    reconnect: async () => {
-      const again = await path.reconnect();
-      if (again) sockets.add(again);
-      return again;
-    },
+    genuineCa: target.genuineCa,
+    reconnect: reopen,
   });
   timings.tls = round(performance.now() - tlsStarted);
   if (handshake.facts) result.tls = handshake.facts;
   findings.push(...handshake.findings.map((f) => judgeInterception(f, target)));
   if (!handshake.ok) return done();
-  sockets.add(handshake.tlsSocket);
+  probe.sockets.add(handshake.tlsSocket);
 
   const response = await httpRequest(
     handshake.tlsSocket,
@@ -115,6 +179,8 @@ export const probeTarget: ProbeFn = async (target, ctx, signal) => {
   }
   timings.firstByte = round(response.firstByteMs);
   result.http = response.facts;
+  const device = deviceAnswer(result.tls, response.facts, target.host);
+  if (device) findings.push(device);
   if (response.firstByteMs > ctx.thresholds.slowMs) {
     findings.push(
       finding(
@@ -123,67 +189,99 @@ export const probeTarget: ProbeFn = async (target, ctx, signal) => {
       ),
     );
   }
-  if (target.checks) findings.push(...(await protocolChecks(target, path.reconnect, signal)));
+  if (target.checks) findings.push(...(await protocolChecks(target, reopen, signal)));
   return done();
 };
 
 type ResultSoFar = Omit<ProbeResult, 'verdict' | 'failure' | 'findings' | 'timings'>;
 
-async function direct(
-  target: Target,
-  ctx: ProbeContext,
-  signal: AbortSignal,
-  findings: Finding[],
-  timings: Omit<PhaseTimings, 'total'>,
-  result: ResultSoFar,
-  sockets: Set<net.Socket | Duplex>,
-): Promise<Path | undefined> {
-  const resolution = await resolveHost(target.host, ctx.resolver, signal);
+/** The deadline assumed when the context does not say (ProbeContext.timeoutMs). */
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+async function direct(probe: Probe): Promise<OpenedPath | undefined> {
+  const { target, ctx, signal, findings, timings, result } = probe;
+  // Under private-link mode the CNAME chain shows which privatelink.* zone answered (or that none did).
+  const chain =
+    ctx.privateLinkMode && target.mustBePrivate ? ctx.resolver.cnameChain?.(target.host, signal) : undefined;
+  const [resolution, cnames] = await Promise.all([resolveHost(target.host, ctx.resolver, signal), chain]);
   timings.dns = round(resolution.durationMs);
+  findings.push(...resolution.notes);
   if (resolution.facts === undefined) {
     if (resolution.finding) findings.push(resolution.finding);
     return undefined;
   }
-  result.dns = resolution.facts;
-  const bypassed = evaluatePrivateLink(target, resolution.facts, ctx.privateLinkMode, {
+  result.dns = cnames === undefined ? resolution.facts : { ...resolution.facts, cnames };
+  const bypassed = evaluatePrivateLink(target, result.dns, ctx.privateLinkMode, {
     ...(ctx.privateRanges ? { privateRanges: ctx.privateRanges } : {}),
   });
   if (bypassed) findings.push(bypassed);
 
-  const address = firstAddress(resolution.facts);
-  if (address === undefined) return undefined;
-  result.connectedAddress = address;
-  const tcp = await connectTcp(address, target.port, signal);
-  timings.connect = round(tcp.durationMs);
-  if (!tcp.ok) {
-    findings.push(tcp.finding);
+  const sinkholes = resolution.facts.addresses.filter((a) => a.scope === 'unspecified');
+  const dialable = resolution.facts.addresses.filter((a) => a.scope !== 'unspecified');
+  if (dialable.length === 0) {
+    const listed = sinkholes.map((a) => a.address).join(', ');
+    findings.push(
+      finding(
+        'DNS_FILTERED',
+        `${target.host} resolved to ${listed} via ${resolution.facts.server}: a DNS filter answers with a sinkhole address, so nothing can connect (no firewall involved)`,
+      ),
+    );
     return undefined;
   }
-  sockets.add(tcp.socket);
-  return {
-    socket: tcp.socket,
-    reconnect: async () => {
-      const again = await connectTcp(address, target.port, signal);
-      return again.ok ? again.socket : undefined;
-    },
-  };
+
+  const dialled = await dialAddresses(dialable, target.port, signal, probe.deadlineAt);
+  if (dialled.attempts.length > 0) timings.connect = dialled.attempts[dialled.attempts.length - 1]?.ms ?? 0;
+  const attempts: AddressAttempt[] = [...dialled.attempts];
+  result.addressAttempts = attempts;
+  const { winner } = dialled;
+  if (winner === undefined) {
+    const first = dialled.firstFailure;
+    if (first) {
+      const all =
+        attempts.length > 1
+          ? `; all ${attempts.length} addresses failed: ${describeAttempts(attempts, target.port)}`
+          : '';
+      findings.push({ ...first, message: `${first.message}${all}` });
+    }
+    return undefined;
+  }
+  timings.connect = round(winner.outcome.connectMs);
+  result.connectedAddress = winner.address.address;
+  probe.sockets.add(winner.outcome.socket);
+
+  // The other addresses finish beside the rest of the probe. They may take until the probe itself is done, and
+  // at least SIDE_CHECK_FLOOR_MS from its start: an address still silent then is recorded as dropping the SYN.
+  if (dialable.length === 1) return { socket: winner.outcome.socket, route: winner.route };
+  probe.finishers.push(async () => {
+    const wait = Math.max(0, Math.min(probe.startedAt + SIDE_CHECK_FLOOR_MS, probe.deadlineAt) - performance.now());
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise((resolve) => (timer = setTimeout(resolve, wait)));
+    await Promise.race([dialled.others, waited]);
+    clearTimeout(timer);
+    dialled.stopOthers();
+    attempts.push(...(await dialled.others));
+    const failed = attempts.filter((a) => !a.ok);
+    if (failed.length > 0) {
+      findings.push(
+        finding(
+          'SOME_ADDRESSES_FAILED',
+          `${target.host}: ${failed.length} of ${attempts.length} addresses fail (${describeAttempts(failed, target.port)}); the agent falls back to ${result.connectedAddress ?? 'another'}`,
+        ),
+      );
+    }
+  });
+  return { socket: winner.outcome.socket, route: winner.route };
 }
 
-function firstAddress(facts: DnsFacts): string | undefined {
-  return (facts.addresses.find((a) => a.family === 4) ?? facts.addresses[0])?.address;
+/** Side checks of other addresses get at least this long from the start of the probe. */
+const SIDE_CHECK_FLOOR_MS = 1000;
+
+function describeAttempts(attempts: readonly AddressAttempt[], port: number): string {
+  return attempts.map((a) => `${attemptTarget(a, port)} ${a.code ?? 'ok'}`).join(', ');
 }
 
-async function throughProxy(
-  target: Target,
-  proxy: ProxyConfig,
-  ctx: ProbeContext,
-  signal: AbortSignal,
-  findings: Finding[],
-  timings: Omit<PhaseTimings, 'total'>,
-  result: ResultSoFar,
-  sockets: Set<net.Socket | Duplex>,
-  finishers: Array<() => Promise<void>>,
-): Promise<Path | undefined> {
+async function throughProxy(probe: Probe, proxy: ProxyConfig): Promise<OpenedPath | undefined> {
+  const { target, ctx, signal, findings, timings, result } = probe;
   // The proxy resolves the name. A local lookup runs beside the whole probe only to report what this machine
   // sees; it is cut off when the probe ends, so a machine without outside DNS is not slowed down.
   const localDns = new AbortController();
@@ -193,7 +291,7 @@ async function throughProxy(
   const lookup = resolveHost(target.host, ctx.resolver, localDns.signal).then((r) => {
     informational = r;
   });
-  finishers.push(async () => {
+  probe.finishers.push(async () => {
     localDns.abort();
     // A resolver that ignores the abort (the OS resolver cannot be cancelled) must not hold the result back.
     await Promise.race([lookup, new Promise((resolve) => setImmediate(resolve))]);
@@ -204,20 +302,15 @@ async function throughProxy(
     }
   });
 
-  const tunnel = await openTunnel(proxy, target.host, target.port, signal);
-  if (tunnel.connectMs !== undefined) timings.connect = round(tunnel.connectMs);
-  timings.proxy = round(tunnel.durationMs - (tunnel.connectMs ?? 0));
-  if (!tunnel.ok) {
-    findings.push(tunnel.finding);
+  const route = proxyRoute(proxy, target.host, target.port);
+  const opened = await route.open(signal);
+  if (opened.connectMs !== undefined) timings.connect = round(opened.connectMs);
+  if (opened.proxyMs !== undefined) timings.proxy = round(opened.proxyMs);
+  if (!opened.ok) {
+    findings.push(opened.finding);
     return undefined;
   }
-  result.connectedAddress = tunnel.proxyAddress;
-  sockets.add(tunnel.socket);
-  return {
-    socket: tunnel.socket,
-    reconnect: async () => {
-      const again = await openTunnel(proxy, target.host, target.port, signal);
-      return again.ok ? again.socket : undefined;
-    },
-  };
+  result.connectedAddress = opened.via;
+  probe.sockets.add(opened.socket);
+  return { socket: opened.socket, route };
 }

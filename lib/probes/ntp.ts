@@ -60,7 +60,7 @@ export async function probeNtp(target: Target, ctx: ProbeContext, signal: AbortS
     const failure = resolution.finding ?? finding('DNS_NO_ADDRESS', `${target.host}: no address`);
     return settle({ ...base, findings: [failure], timings: { dns: resolution.durationMs, total: since(started) } });
   }
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...resolution.notes];
   const bypassed = evaluatePrivateLink(target, resolution.facts, ctx.privateLinkMode, {
     privateRanges: ctx.privateRanges ?? [],
   });

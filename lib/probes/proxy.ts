@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { inCidr, parseCidr, type Cidr } from './addresses';
 import { finding } from './result';
 import { connectTcp, hostPort } from './tcp';
 import type { Finding, ProxyConfig } from './types';
@@ -69,15 +70,15 @@ function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-function inCidr(ip: string, cidr: string): boolean {
-  const [base, bitsText] = cidr.split('/');
-  const bits = Number(bitsText);
-  const family = base === undefined ? 0 : net.isIP(base);
-  if (base === undefined || family === 0 || !Number.isInteger(bits) || net.isIP(ip) !== family) return false;
-  if (bits < 0 || bits > (family === 4 ? 32 : 128)) return false;
-  const list = new net.BlockList();
-  list.addSubnet(base, bits, family === 4 ? 'ipv4' : 'ipv6');
-  return list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+/** A NO_PROXY CIDR entry that is not a valid range matches nothing, as in Go's httpproxy. */
+function inNoProxyRange(ip: string, entry: string): boolean {
+  let range: Cidr;
+  try {
+    range = parseCidr(entry);
+  } catch {
+    return false;
+  }
+  return inCidr(ip, range);
 }
 
 /**
@@ -100,7 +101,7 @@ export function bypassesProxy(host: string, noProxy: readonly string[], port?: n
     }
     entry = unbracket(entry).replace(/\.$/, '');
     if (entry.includes('/')) {
-      if (hostIsIp && inCidr(name, entry)) return true;
+      if (hostIsIp && inNoProxyRange(name, entry)) return true;
       continue;
     }
     if (net.isIP(entry) !== 0) {

@@ -2,7 +2,9 @@ import type { X509Certificate } from 'node:crypto';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
+import type { GenuineCa } from '../catalog/types';
 import {
+  anchoringStore,
   caDisplayName,
   certificateFacts,
   completeChain,
@@ -44,6 +46,8 @@ export interface TlsHandshakeOptions {
    * speaks. Without it, such a server is reported as TLS_HANDSHAKE_FAILED.
    */
   reconnect?: () => Promise<net.Socket | Duplex | undefined>;
+  /** What a genuine chain for this host ends at (the catalog entry says). Default `microsoft`. */
+  genuineCa?: GenuineCa;
 }
 
 /** Outcome of the TLS phase. `ok` means a TLS session exists; its findings may still block (e.g. CERT_EXPIRED). */
@@ -156,6 +160,7 @@ function judge(
   trust: TrustConfig,
   thresholds: Pick<ProbeThresholds, 'certExpiryWarnDays'>,
   now: Date,
+  expectedCa: GenuineCa,
 ): { facts: TlsFacts; findings: Finding[] } | undefined {
   const leaf = chain[0];
   const root = chain[chain.length - 1];
@@ -216,16 +221,21 @@ function judge(
     findings.push(finding('CERT_NAME_MISMATCH', `the certificate presented for ${sni} covers ${covers}`));
   }
 
-  const genuine = trust.genuineRoots.has(root.fingerprint256);
+  const genuine =
+    trust.genuineRoots.has(root.fingerprint256) ||
+    (expectedCa === 'public' && rootKnown && trust.publicRoots.has(root.fingerprint256));
   if (!genuine) {
     const fingerprint = rootKnown ? ` (SHA-256 ${root.fingerprint256})` : '';
+    const expected = expectedCa === 'public' ? 'a publicly trusted root' : 'a Microsoft or DigiCert root';
     findings.push(
       finding(
         'TLS_INTERCEPTED',
-        `the chain for ${sni} ends at '${caName}'${fingerprint}, not at an Azure root: TLS inspection`,
+        `the chain for ${sni} ends at '${caName}'${fingerprint}, not at ${expected}: TLS inspection`,
       ),
     );
   }
+  const untrusted = findings.some((f) => f.code === 'CERT_UNTRUSTED');
+  const anchoredBy = rootKnown && !untrusted ? anchoringStore(root, trust) : undefined;
 
   const msLeft = Date.parse(leaf.validTo) - now.getTime();
   if (msLeft >= 0 && msLeft < thresholds.certExpiryWarnDays * DAY_MS) {
@@ -244,7 +254,8 @@ function judge(
     cipher: cipher.standardName ?? cipher.name,
     leaf: certificateFacts(leaf),
     chain: chain.map(certificateFacts),
-    root: { ...certificateFacts(root), genuine },
+    root: { ...certificateFacts(root), genuine, ...(anchoredBy === undefined ? {} : { anchoredBy }) },
+    expectedCa,
     ...(genuine ? {} : { interceptedBy: caName }),
     daysToExpiry: daysToExpiry(leaf, now),
   };
@@ -255,8 +266,10 @@ function judge(
  * Runs the TLS handshake on an established connection (direct or a proxy tunnel) with SNI `sni`, verifying
  * against `trust.ca` with TLS 1.2 as the floor, and judges the certificate itself so the chain facts are
  * always captured: CERT_EXPIRED, CERT_NOT_YET_VALID, CERT_UNTRUSTED, CERT_NAME_MISMATCH, CERT_NEAR_EXPIRY
- * (leaf within `thresholds.certExpiryWarnDays`), and TLS_INTERCEPTED when the root is not in
- * `trust.genuineRoots` (severity left at its default: the layered probe decides it per target).
+ * (leaf within `thresholds.certExpiryWarnDays`), and TLS_INTERCEPTED when the root is not genuine for this host
+ * (`options.genuineCa`: a Microsoft/DigiCert root in `trust.genuineRoots`, or for `public` hosts any root in
+ * `trust.publicRoots`; severity left at its default: the layered probe decides it per target). The facts name
+ * the store that anchored the chain (`root.anchoredBy`).
  * A server refusing TLS 1.2+ is retried once over `options.reconnect` allowing TLS 1.0 to learn its version
  * (TLS_VERSION_BELOW_1_2, then carries on). Reset → CONNECTION_RESET; `signal` aborted → TLS_TIMEOUT.
  * Never rejects. On `ok` the caller owns `tlsSocket`; on failure every socket is destroyed.
@@ -293,7 +306,7 @@ export async function tlsHandshake(
         findings.push(
           finding(
             'TLS_VERSION_BELOW_1_2',
-            `${sni} negotiates only ${version}; it refused TLS 1.2 and later (${refusal})`,
+            `${sni} negotiates only ${version}; it refused TLS 1.2 and later (${refusal}), and the agent will not go below TLS 1.2`,
           ),
         );
       }
@@ -311,7 +324,8 @@ export async function tlsHandshake(
   if (attempt.kind !== 'secure') return { ok: false, findings: [failureOf(attempt, sni)], durationMs: elapsed() };
 
   const { tlsSocket } = attempt;
-  const judged = judge(tlsSocket, completeChain(peerChain(tlsSocket), trust), sni, trust, thresholds, now);
+  const chain = completeChain(peerChain(tlsSocket), trust);
+  const judged = judge(tlsSocket, chain, sni, trust, thresholds, now, options.genuineCa ?? 'microsoft');
   if (judged === undefined) {
     tlsSocket.destroy();
     return {

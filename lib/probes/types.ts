@@ -1,4 +1,4 @@
-import type { Target } from '../catalog/types';
+import type { GenuineCa, Target } from '../catalog/types';
 
 /** Where a probe broke. */
 export type Phase = 'config' | 'dns' | 'connect' | 'proxy' | 'tls' | 'http' | 'ntp';
@@ -68,8 +68,8 @@ export const FAILURE_CODES = {
   TLS_TIMEOUT: { phase: 'tls', severity: 'blocking', meaning: 'the TLS handshake did not finish in time' },
   TLS_VERSION_BELOW_1_2: {
     phase: 'tls',
-    severity: 'degrading',
-    meaning: 'the server negotiates only TLS older than 1.2',
+    severity: 'blocking',
+    meaning: 'the server negotiates only TLS older than 1.2, which the agent refuses (lib/catalog/README.md)',
   },
   CERT_EXPIRED: { phase: 'tls', severity: 'blocking', meaning: 'the server certificate has expired' },
   CERT_NOT_YET_VALID: {
@@ -82,7 +82,7 @@ export const FAILURE_CODES = {
   TLS_INTERCEPTED: {
     phase: 'tls',
     severity: 'degrading',
-    meaning: 'the chain ends at a root that is not Azure’s: TLS inspection',
+    meaning: 'the chain ends at a root that is not genuine for this host: TLS inspection',
   },
   CERT_NEAR_EXPIRY: { phase: 'tls', severity: 'degrading', meaning: 'the server certificate expires soon' },
   HTTP_TIMEOUT: { phase: 'http', severity: 'blocking', meaning: 'no HTTP response in time' },
@@ -115,6 +115,26 @@ export const FAILURE_CODES = {
     severity: 'blocking',
     meaning: 'the configured DNS server does not answer on port 53',
   },
+  DNS_FILTERED: {
+    phase: 'dns',
+    severity: 'blocking',
+    meaning: 'a DNS filter answered a sinkhole address (0.0.0.0 or ::) instead of the service’s',
+  },
+  DNS_FAMILY_TIMEOUT: {
+    phase: 'dns',
+    severity: 'degrading',
+    meaning: 'one address family (A or AAAA) got no answer in time; the other answered, so the agent goes on',
+  },
+  SOME_ADDRESSES_FAILED: {
+    phase: 'connect',
+    severity: 'degrading',
+    meaning: 'some of the name’s addresses cannot be reached; the agent falls back to the ones that work',
+  },
+  INSPECTION_DEVICE_ANSWERED: {
+    phase: 'http',
+    severity: 'blocking',
+    meaning: 'an inspecting device answered the request itself: it never reached the service',
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 export type FailureCode = keyof typeof FAILURE_CODES;
@@ -145,6 +165,11 @@ export interface DnsFacts {
   server: string;
   /** True when the name was resolved only for reporting (an explicit proxy resolves it for us). */
   informational?: boolean;
+  /**
+   * CNAME targets from the name to the address records, in order (which `privatelink.*` zone answered); present
+   * when a DNS server was asked directly under private-link mode.
+   */
+  cnames?: string[];
 }
 
 export interface CertificateFacts {
@@ -166,8 +191,15 @@ export interface TlsFacts {
   leaf: CertificateFacts;
   /** Leaf first, root last (as far as the peer sent it and the trust store completed it). */
   chain: CertificateFacts[];
-  root: CertificateFacts & { genuine: boolean };
-  /** Set when the root is not a genuine Azure root: the CA that re-signed the traffic. */
+  /**
+   * `genuine`: the chain ends where a genuine chain for this host ends (see `expectedCa`). `anchoredBy`: the
+   * trust store that holds the root (e.g. `OS store /etc/ssl/certs/ca-certificates.crt`, `NODE_EXTRA_CA_CERTS`,
+   * `--expected-roots`); absent when no trusted store holds it.
+   */
+  root: CertificateFacts & { genuine: boolean; anchoredBy?: string };
+  /** What a genuine chain for this host ends at (from the catalog entry). Default `microsoft`. */
+  expectedCa?: GenuineCa;
+  /** Set when the root is not genuine for this host: the CA that re-signed the traffic. */
   interceptedBy?: string;
   daysToExpiry: number;
 }
@@ -185,6 +217,18 @@ export interface NtpFacts {
   stratum: number;
   roundTripMs: number;
   referenceId?: string;
+}
+
+/** One connection attempt to one address of the target's name. */
+export interface AddressAttempt {
+  address: string;
+  family: 4 | 6;
+  ok: boolean;
+  /** Time to connect or to fail. */
+  ms: number;
+  /** Why it failed (a connect-phase code). */
+  code?: FailureCode;
+  message?: string;
 }
 
 /** Per-phase durations in milliseconds; absent where the phase did not run. */
@@ -212,6 +256,8 @@ export interface ProbeResult {
   dns?: DnsFacts;
   /** The address actually connected to (the proxy's, when one is used). */
   connectedAddress?: string;
+  /** Direct probes: the outcome of every resolved address (the agent falls back between them). */
+  addressAttempts?: AddressAttempt[];
   tls?: TlsFacts;
   http?: HttpFacts;
   ntp?: NtpFacts;
@@ -222,7 +268,12 @@ export interface ProbeResult {
 
 /** DNS resolution as the probes need it. Errors are data. */
 export type DnsAnswer =
-  | { ok: true; addresses: string[] }
+  | {
+      ok: true;
+      addresses: string[];
+      /** What answered, when it is not the resolver's label (e.g. `hosts file /etc/hosts`). */
+      source?: string;
+    }
   | {
       ok: false;
       code: 'DNS_NXDOMAIN' | 'DNS_NO_ADDRESS' | 'DNS_SERVFAIL' | 'DNS_TIMEOUT' | 'DNS_BAD_RESPONSE';
@@ -233,6 +284,11 @@ export interface Resolver {
   /** Label for reports: `system` or `ip:port`. */
   readonly label: string;
   resolve(host: string, family: 4 | 6, signal: AbortSignal): Promise<DnsAnswer>;
+  /**
+   * The CNAME chain from `host` (each target in order; [] when the name has none), where this resolver can see it
+   * (a DNS server asked directly). Undefined when it cannot be learned.
+   */
+  cnameChain?(host: string, signal: AbortSignal): Promise<string[] | undefined>;
 }
 
 export interface ProxyConfig {
@@ -243,10 +299,20 @@ export interface ProxyConfig {
 }
 
 export interface TrustConfig {
-  /** CA certificates (PEM) used to verify chains: Node's store plus NODE_EXTRA_CA_CERTS plus extras. */
+  /**
+   * CA certificates (PEM) used to verify chains, as the agent would: the operating system's store, then
+   * NODE_EXTRA_CA_CERTS, then `--expected-roots`. `stores` says which slice of `ca` came from where.
+   */
   ca: string[];
-  /** SHA-256 fingerprints (uppercase, colon-separated) of roots that count as genuine Azure roots. */
+  /** Consecutive slices of `ca`, in order: a label for reports and how many certificates it holds. */
+  stores: readonly { label: string; count: number }[];
+  /** SHA-256 fingerprints (uppercase, colon-separated) of the roots genuine Microsoft-operated chains end at. */
   genuineRoots: ReadonlySet<string>;
+  /**
+   * Fingerprints of publicly trusted roots (Node's bundled Mozilla store unless given): where a genuine chain of
+   * a third-party host (`genuineCa: public`) may end. The expected roots count here too.
+   */
+  publicRoots: ReadonlySet<string>;
 }
 
 export interface ProbeThresholds {
@@ -270,6 +336,11 @@ export interface ProbeContext {
    */
   privateRanges?: string[];
   thresholds: ProbeThresholds;
+  /**
+   * The per-target deadline the runner enforces through the signal, in ms; the dialer shares it between a
+   * name's addresses as Go's does. Default 10000.
+   */
+  timeoutMs?: number;
   /** Cap on HTTP body bytes read. Default 4096. */
   maxBodyBytes: number;
   now: () => Date;

@@ -121,6 +121,18 @@ const FIXES: Record<FailureCode, (c: FixContext) => Fix> = {
     place: 'dns',
     summary: `${c.target.host} resolves outside Azure's published ranges: find the DNS server, filter or hosts entry that rewrites it and let the real answer through${c.catalogTags ? ` (the real host is in ${c.catalogTags})` : ''}`,
   }),
+  DNS_FILTERED: (c) => ({
+    place: 'dns',
+    summary: `a DNS filter answers a sinkhole address for ${c.target.host}: allow ${parentOf(c.target.host)} in the DNS filtering policy (or its category) for the machines`,
+  }),
+  DNS_FAMILY_TIMEOUT: (c) => ({
+    place: 'dns',
+    summary: `${c.dnsServer} answers one address family for ${c.target.host} but drops the other (often AAAA): make it answer both, even with "no record", so clients do not wait`,
+  }),
+  SOME_ADDRESSES_FAILED: (c) =>
+    firewall(c, `some of ${c.target.host}'s addresses cannot be reached (the agent falls back to the others)`),
+  INSPECTION_DEVICE_ANSWERED: (c) =>
+    inspectionExemption(c, `the inspecting device answers for ${c.target.host} itself (a block page)`),
   PRIVATE_LINK_BYPASSED: (c) => {
     const zone = privateLinkZoneFor(c.target.host, c.target.cloud);
     return {

@@ -50,6 +50,7 @@ export function benchTarget(host: string, port: number): Target {
     mustBePrivate: false,
     privateLink: 'public',
     inspection: 'tolerated',
+    genuineCa: 'microsoft',
     agents: ['custom'],
     scenarios: ['servers'],
     purpose: 'benchmark endpoint on loopback',

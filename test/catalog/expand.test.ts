@@ -374,6 +374,7 @@ describe('merging', () => {
       mustBePrivate: true,
       privateLink: 'private',
       inspection: 'not-tolerated',
+      genuineCa: 'microsoft',
       agents: ['connected-machine', 'resource-bridge'],
       scenarios: ['servers', 'resource-bridge'],
       purpose:
@@ -422,6 +423,7 @@ describe('merging', () => {
       serviceTags: [],
       scenarios: [],
       inspection: 'tolerated',
+      genuineCa: 'public',
       source: { document: 'user' },
       httpPath: '/common/discovery/instance',
     });

@@ -57,7 +57,7 @@ describe('parseUserConfig rejects bad files with every problem and its path', ()
         'endpoints.json: wildcards.blobAcounts: unknown key; did you mean "blobAccounts"?',
         'endpoints.json: endpoints[0].hots: unknown key; did you mean "host"?',
         'endpoints.json: endpionts: unknown key; did you mean "endpoints"?',
-        'endpoints.json: colour: unknown key; known keys here: $schema, version, scenarios, wildcards, endpoints, exclude',
+        'endpoints.json: colour: unknown key; known keys here: $schema, version, scenarios, wildcards, endpoints, exclude, privateRanges',
       ],
     ],
     [
@@ -150,7 +150,7 @@ describe('parseUserConfig rejects bad files with every problem and its path', ()
 
   it('throws one error whose message lists every problem', () => {
     expect(() => parseUserConfig('{"version": 3, "x": 1}', 'endpoints.json')).toThrow(
-      'Invalid endpoints configuration:\n  - endpoints.json: version: must be 1\n  - endpoints.json: x: unknown key; known keys here: $schema, version, scenarios, wildcards, endpoints, exclude',
+      'Invalid endpoints configuration:\n  - endpoints.json: version: must be 1\n  - endpoints.json: x: unknown key; known keys here: $schema, version, scenarios, wildcards, endpoints, exclude, privateRanges',
     );
   });
 });
@@ -195,6 +195,7 @@ describe('a good file', () => {
           requirement: 'always',
           privateLink: 'public',
           inspection: 'tolerated',
+          genuineCa: 'public',
         },
         {
           id: 'ntp-dc',
@@ -206,6 +207,7 @@ describe('a good file', () => {
           requirement: 'conditional',
           privateLink: 'public',
           inspection: 'tolerated',
+          genuineCa: 'public',
         },
         {
           id: 'custom.login.microsoftonline.com.443',
@@ -217,16 +219,25 @@ describe('a good file', () => {
           requirement: 'always',
           privateLink: 'public',
           inspection: 'not-tolerated',
+          genuineCa: 'public',
           httpPath: '/common/discovery/instance',
         },
       ],
       exclude: ['servers.azurecloud.telemetry', '*.servicebus.windows.net'],
+      privateRanges: [],
     });
   });
 
   it('an empty configuration is valid and changes nothing', () => {
     const cfg = parseUserConfig('{"version": 1}', 'ARCMON_ENDPOINTS_JSON');
-    expect(cfg).toEqual({ source: 'ARCMON_ENDPOINTS_JSON', version: 1, wildcards: {}, endpoints: [], exclude: [] });
+    expect(cfg).toEqual({
+      source: 'ARCMON_ENDPOINTS_JSON',
+      version: 1,
+      wildcards: {},
+      endpoints: [],
+      exclude: [],
+      privateRanges: [],
+    });
     expect(applyUserConfig(CATALOG, cfg)).toEqual(CATALOG);
   });
 

@@ -49,6 +49,11 @@ export interface DnsTestServerOptions {
   host?: '127.0.0.1' | '::1';
   /** Answer for names not in the zone. Default `nxdomain`. */
   unknown?: DnsTestRecord;
+  /**
+   * Query types read and never answered, for any name: `['AAAA']` is the server (or firewall) that drops AAAA
+   * queries. Default none.
+   */
+  drop?: ('A' | 'AAAA')[];
 }
 
 const TYPE_A = 1;
@@ -90,7 +95,9 @@ export async function startDnsServer(
     } catch {
       return undefined;
     }
-    queries.push({ name: query.name, type: TYPE_NAMES[query.type] ?? String(query.type), transport });
+    const type = TYPE_NAMES[query.type] ?? String(query.type);
+    queries.push({ name: query.name, type, transport });
+    if ((options.drop as string[] | undefined)?.includes(type)) return undefined;
     const record = records.get(normalise(query.name)) ?? unknown;
     return respond(query, record, records, transport);
   };

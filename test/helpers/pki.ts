@@ -117,3 +117,13 @@ export async function createAzureLikePki(): Promise<{ root: Issued; intermediate
   const intermediate = await createIntermediate(root, 'arcmon Test Azure RSA TLS Issuing CA 03');
   return { root, intermediate };
 }
+
+/**
+ * A second, non-Microsoft "public" PKI, as a third-party host (pypi.org on Fastly/GlobalSign) or a user's own
+ * endpoint presents: a root the tests pass as publicly trusted (`publicRootsPem`) but never as a Microsoft root.
+ */
+export async function createPublicLikePki(): Promise<{ root: Issued; intermediate: Issued }> {
+  const root = await createRoot('arcmon Test Public Root R3');
+  const intermediate = await createIntermediate(root, 'arcmon Test Public Issuing CA 2025');
+  return { root, intermediate };
+}

@@ -59,6 +59,7 @@ function target(host: string, port: number, overrides: Partial<Target> = {}): Ta
     mustBePrivate: false,
     privateLink: 'private',
     inspection: 'tolerated',
+    genuineCa: 'microsoft',
     agents: ['connected-machine'],
     scenarios: ['servers'],
     purpose: 'metadata and hybrid identity services',
@@ -138,7 +139,7 @@ describe('probeTarget, direct', () => {
       code: 'TLS_INTERCEPTED',
       phase: 'tls',
       severity,
-      message: `the chain for ${BRIDGE} ends at 'Contoso Inspection CA (arcmon tests)' (SHA-256 ${inspection.root.fingerprint256}), not at an Azure root: TLS inspection; ${why}`,
+      message: `the chain for ${BRIDGE} ends at 'Contoso Inspection CA (arcmon tests)' (SHA-256 ${inspection.root.fingerprint256}), not at a Microsoft or DigiCert root: TLS inspection; ${why}`,
     });
     expect(result.tls?.interceptedBy).toBe('Contoso Inspection CA (arcmon tests)');
     expect(result.http?.status).toBe(200);
@@ -176,7 +177,7 @@ describe('probeTarget, direct', () => {
     expect(result).toMatchObject({ verdict: 'degraded', failure: { code: 'CERT_NEAR_EXPIRY' } });
   });
 
-  it('a TLS 1.0-only server degrades with TLS_VERSION_BELOW_1_2 and the path is still probed', async () => {
+  it('a TLS 1.0-only server blocks with TLS_VERSION_BELOW_1_2 (the agent refuses it) and the path is still probed', async () => {
     const server = await serve({
       minVersion: 'TLSv1',
       maxVersion: 'TLSv1',
@@ -185,8 +186,8 @@ describe('probeTarget, direct', () => {
     });
     const result = await probe(target(HIS, server.port));
     expect(result).toMatchObject({
-      verdict: 'degraded',
-      failure: { code: 'TLS_VERSION_BELOW_1_2', severity: 'degrading' },
+      verdict: 'blocked',
+      failure: { code: 'TLS_VERSION_BELOW_1_2', severity: 'blocking' },
       tls: { protocol: 'TLSv1' },
       http: { status: 404 },
     });
@@ -357,7 +358,7 @@ describe('probeTarget through a proxy', () => {
     const server = await serve({ minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' });
     const before = proxy.authorities.length;
     const result = await probe(target(HIS, server.port), withProxy(proxy.url));
-    expect(result).toMatchObject({ verdict: 'degraded', failure: { code: 'TLS_VERSION_BELOW_1_2' } });
+    expect(result).toMatchObject({ verdict: 'blocked', failure: { code: 'TLS_VERSION_BELOW_1_2' } });
     expect(proxy.authorities.length - before).toBe(2);
   });
 

@@ -20,6 +20,7 @@ function ntpTarget(host: string, port: number, mustBePrivate = false): Target {
     mustBePrivate,
     privateLink: mustBePrivate ? 'private' : 'public',
     inspection: 'tolerated',
+    genuineCa: 'microsoft',
     agents: ['connected-machine'],
     scenarios: ['servers'],
     purpose: 'time synchronisation',
@@ -45,7 +46,7 @@ describe('probeNtp against a real SNTP server', () => {
     dns = await startDnsServer({ 'time.windows.com': { A: ['127.0.0.1'] } });
     ctx = {
       resolver: createResolver({ server: dns.address, timeoutMs: 2000 }),
-      trust: { ca: [], genuineRoots: new Set() },
+      trust: { ca: [], stores: [], genuineRoots: new Set(), publicRoots: new Set() },
       privateLinkMode: false,
       thresholds: { slowMs: 3000, certExpiryWarnDays: 14, clockSkewMs: 1000 },
       maxBodyBytes: 4096,

@@ -50,6 +50,7 @@ function target(host: string, port: number, overrides: Partial<Target>): Target 
     scenarios: ['servers'],
     purpose: 'test',
     serviceTags: [],
+    genuineCa: 'microsoft',
     httpPath: '/',
     ...overrides,
   };

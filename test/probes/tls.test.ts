@@ -113,7 +113,7 @@ describe('tlsHandshake judging certificates', () => {
         code: 'TLS_INTERCEPTED',
         phase: 'tls',
         severity: 'degrading',
-        message: `the chain for ${HOST} ends at 'Contoso Inspection CA (arcmon tests)' (SHA-256 ${inspection.root.fingerprint256}), not at an Azure root: TLS inspection`,
+        message: `the chain for ${HOST} ends at 'Contoso Inspection CA (arcmon tests)' (SHA-256 ${inspection.root.fingerprint256}), not at a Microsoft or DigiCert root: TLS inspection`,
       },
     ]);
     expect(result.ok && result.facts.interceptedBy).toBe('Contoso Inspection CA (arcmon tests)');
@@ -135,7 +135,7 @@ describe('tlsHandshake judging certificates', () => {
       ],
       [
         'TLS_INTERCEPTED',
-        `the chain for ${HOST} ends at 'Contoso Inspection CA (arcmon tests)', not at an Azure root: TLS inspection`,
+        `the chain for ${HOST} ends at 'Contoso Inspection CA (arcmon tests)', not at a Microsoft or DigiCert root: TLS inspection`,
       ],
     ]);
   });
@@ -249,8 +249,8 @@ describe('tlsHandshake when the handshake itself fails', () => {
       {
         code: 'TLS_VERSION_BELOW_1_2',
         phase: 'tls',
-        severity: 'degrading',
-        message: `${HOST} negotiates only TLSv1; it refused TLS 1.2 and later (tlsv1 alert protocol version)`,
+        severity: 'blocking',
+        message: `${HOST} negotiates only TLSv1; it refused TLS 1.2 and later (tlsv1 alert protocol version), and the agent will not go below TLS 1.2`,
       },
     ]);
     expect(result.ok && result.facts.protocol).toBe('TLSv1');
