@@ -1,5 +1,5 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { StoredEntity, StoredValue } from './entities';
 
 /** The three tables, in the order a cycle writes them. */
@@ -14,6 +14,8 @@ export interface PendingBatch {
 }
 
 const FORMAT = 'arcmon-spool/1';
+/** Why each set-aside file was set aside. */
+export const REJECTED_LOG = 'rejected.log';
 
 interface SpoolFile extends PendingBatch {
   format: typeof FORMAT;
@@ -84,8 +86,8 @@ function parseSpoolFile(path: string, text: string): SpoolFile {
 export class Spool {
   constructor(readonly root: string) {}
 
-  /** Saves a batch atomically (write to a temporary file, then rename). Returns its path. */
-  async put(site: string, cycleId: string, index: number, batch: PendingBatch): Promise<string> {
+  /** Saves a batch atomically (write to a temporary file, then rename). */
+  async put(site: string, cycleId: string, index: number, batch: PendingBatch): Promise<SpoolEntry> {
     const dir = join(this.root, safeName(site));
     await mkdir(dir, { recursive: true });
     const order = TABLE_ROLES.indexOf(batch.role);
@@ -95,7 +97,7 @@ export class Spool {
     const tmp = `${path}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(file));
     await rename(tmp, path);
-    return path;
+    return { path, name, role: batch.role };
   }
 
   /** Every waiting batch, per site in write order; `site` limits the listing to one site. */
@@ -129,9 +131,14 @@ export class Spool {
     await rm(entry.path, { force: true });
   }
 
-  /** Sets a file aside (`.rejected`) so it no longer blocks the spool, and keeps it for inspection. */
-  async reject(entry: SpoolEntry): Promise<void> {
+  /**
+   * Sets a file aside (`.rejected`) so it no longer blocks the spool, keeps it for inspection, and records why in
+   * `rejected.log` beside it (one JSON line per file: file, reason, time).
+   */
+  async reject(entry: SpoolEntry, reason: string): Promise<void> {
     await rename(entry.path, `${entry.path}.rejected`);
+    const line = JSON.stringify({ file: `${entry.name}.rejected`, reason, at: new Date().toISOString() });
+    await appendFile(join(dirname(entry.path), REJECTED_LOG), `${line}\n`, { mode: 0o600 });
   }
 
   /**

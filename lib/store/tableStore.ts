@@ -64,8 +64,28 @@ const MAX_BATCH_ENTITIES = 100;
 /** The service limit is 4 MiB per transaction; stay well under it. */
 const MAX_BATCH_BYTES = 3 * 1024 * 1024;
 
-/** How a failure is handled: retried, treated as the store being unavailable, or thrown (a bug). */
-export type StoreErrorKind = 'transient' | 'unavailable' | 'fatal';
+/**
+ * What a failure means for the data. `transient`: worth retrying (network, timeouts, throttling, 5xx, the token
+ * service); once retries run out the store counts as unavailable and the data stays in the spool. `unavailable`:
+ * retrying now will not help (401/403: identity or role missing; anything unrecognised), but the data is kept for a
+ * later flush. `rejected`: the service answered that this batch itself is invalid (400, 413): only such a batch is set
+ * aside, with the service's reason.
+ */
+export type StoreErrorKind = 'transient' | 'unavailable' | 'rejected';
+
+/**
+ * Errors of @azure/identity (and MSAL under it) when the token service fails: an IMDS or App Service identity endpoint
+ * that is restarting, throttled or unreachable. Matched by name, so the store does not load the identity library.
+ */
+const TOKEN_SERVICE_ERRORS = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AggregateAuthenticationError',
+  'AuthenticationRequiredError',
+]);
+
+/** Statuses by which the service says a transaction itself is invalid: retrying the same bytes cannot succeed. */
+const REJECTING_STATUSES = new Set([400, 405, 411, 413, 414, 415, 431]);
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -84,23 +104,20 @@ const NETWORK_CODES = new Set([
   RestError.REQUEST_SEND_ERROR,
 ]);
 
-/**
- * Classifies a failure of a table operation. Transient: network errors, timeouts, 408, 429, 5xx (retried, then
- * the store counts as unavailable). Unavailable: 401/403 (identity or role missing: retrying will not help, but
- * data is kept). Anything else is fatal: a request the service rejects as invalid is a bug.
- */
+/** Classifies a failure of a table operation by what it means for the data (see {@link StoreErrorKind}). */
 export function classifyStoreError(error: unknown): StoreErrorKind {
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) return 'transient';
+  if (error instanceof Error && TOKEN_SERVICE_ERRORS.has(error.name)) return 'transient';
   if (error instanceof RestError) {
     const status = error.statusCode;
     if (status === undefined) return error.code && NETWORK_CODES.has(error.code) ? 'transient' : 'unavailable';
     if (status === 408 || status === 429 || status >= 500) return 'transient';
-    if (status === 401 || status === 403) return 'unavailable';
-    return 'fatal';
+    if (REJECTING_STATUSES.has(status)) return 'rejected';
+    return 'unavailable';
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'transient';
-  return 'fatal';
+  return 'unavailable';
 }
 
 function describe(error: unknown): string {
@@ -316,16 +333,15 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
         batch = await spool.read(entry);
       } catch (e) {
         if (!(e instanceof SpoolFileError)) throw e;
-        await spool.reject(entry);
+        await spool.reject(entry, e.message);
         stats.rejected += 1;
         continue;
       }
       try {
         await submit(batch);
       } catch (e) {
-        const kind = classifyStoreError(e);
-        if (kind === 'fatal') {
-          await spool.reject(entry);
+        if (classifyStoreError(e) === 'rejected') {
+          await spool.reject(entry, describe(e));
           stats.rejected += 1;
           stats.error = describe(e);
           continue;
@@ -390,22 +406,32 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     };
     // Older batches still waiting means the store is down: spool behind them, keeping their order.
     let storeDown = flushed.pending > 0;
-    const keep = async (batch: PendingBatch) => {
-      await spool.put(report.site, report.cycleId, indexInRole.get(batch) ?? 0, batch);
+    const keep = async (batch: PendingBatch): Promise<SpoolEntry> => {
+      const entry = await spool.put(report.site, report.cycleId, indexInRole.get(batch) ?? 0, batch);
       stats.spooled.batches += 1;
       stats.spooled.entities += batch.entities.length;
+      return entry;
     };
 
     await eachLimited(batches, concurrency, async (batch) => {
-      if (storeDown) return keep(batch);
+      if (storeDown) {
+        await keep(batch);
+        return;
+      }
       try {
         await submit(batch);
         stats.batches += 1;
         stats.entities += batch.entities.length;
       } catch (e) {
-        if (classifyStoreError(e) === 'fatal') throw e;
-        storeDown = true;
         stats.error ??= describe(e);
+        if (classifyStoreError(e) === 'rejected') {
+          // The service refused this batch itself: set it aside with the reason, keep writing the others.
+          const entry = await keep(batch);
+          await spool.reject(entry, describe(e));
+          stats.rejectedSpoolBatches += 1;
+          return;
+        }
+        storeDown = true;
         await keep(batch);
       }
     });
@@ -425,9 +451,7 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
       states = new Map(rows.map((row) => stateFromRow(tables.state, row)).map((s) => [s.targetId, s]));
     } catch (e) {
       const cached = known.states.get(site);
-      if (classifyStoreError(e) === 'fatal' || !cached) {
-        throw unavailable(e, `cannot load the states of site ${site}`);
-      }
+      if (!cached) throw unavailable(e, `cannot load the states of site ${site}`);
       states = new Map(cached);
     }
     for (const row of await spooledRows('state', site)) {
@@ -446,9 +470,7 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
       open = new Map(rows.map((row) => incidentFromRow(tables.incidents, row)).map((i) => [i.incidentId, i]));
     } catch (e) {
       const cached = known.incidents.get(site);
-      if (classifyStoreError(e) === 'fatal' || !cached) {
-        throw unavailable(e, `cannot load the open incidents of site ${site}`);
-      }
+      if (!cached) throw unavailable(e, `cannot load the open incidents of site ${site}`);
       open = new Map(cached);
     }
     for (const row of await spooledRows('incidents', site)) {
@@ -461,7 +483,6 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
   }
 
   function unavailable(e: unknown, what: string): Error {
-    if (classifyStoreError(e) === 'fatal') return e instanceof Error ? e : new Error(String(e));
     return new StoreUnavailableError(`Table store: ${what}: ${describe(e)}`, { cause: e });
   }
 

@@ -15,10 +15,12 @@ export interface WriteStats {
   flushed: { batches: number; entities: number };
   /** Batches still waiting in the spool when the call returned. */
   pendingSpoolBatches: number;
-  /** Spool files set aside as unwritable (malformed, or rejected by the service as invalid). */
+  /** Batches set aside as unwritable (malformed spool files, or batches the service rejected as invalid). */
   rejectedSpoolBatches: number;
   /** Oldest history entities dropped because the spool outgrew its size limit. */
   droppedEntities: number;
+  /** Results of this cycle neither written nor kept on disk (the store itself failed). Absent or 0 normally. */
+  lost?: number;
   /** Why the store was treated as unreachable, when it was. */
   error?: string;
 }
