@@ -1,4 +1,4 @@
-import { TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import type { CycleReport } from '../../lib/monitor/types';
 
 /** Results lost and duplicated: what every fault-injection test prints and requires to be 0 and 0. */
