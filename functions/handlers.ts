@@ -95,6 +95,7 @@ export async function status(request: HttpRequest, context: InvocationContext): 
       site: site ?? 'all',
       openIncidents: latest.openIncidents,
       endpoints: latest.states,
+      unreadableRows: latest.unreadable,
     },
   };
 }

@@ -47,6 +47,7 @@ export async function createDeps(
       ? { connectionString: settings.ARCMON_STORAGE_CONNECTION_STRING }
       : { tableEndpoint: settings.ARCMON_TABLE_ENDPOINT, credential }),
     ...(opts.spoolDir ? { spoolDir: opts.spoolDir } : {}),
+    onUnreadableRow: (message) => opts.log(`warning: ${message}`),
   });
   try {
     await store.init();

@@ -7,12 +7,14 @@ import type { CycleReport, EndpointState, Incident, RegressionOutcome } from '..
 import type { StoredEntity } from './entities';
 import {
   entityWireBytes,
+  foreignConditionsOf,
   historyEntity,
   incidentEntity,
   incidentFromRow,
   rowFromStored,
   stateEntity,
   stateFromRow,
+  StoredRowError,
 } from './entities';
 import { cycleInstant, encodeKeyPart, hourBucket } from './keys';
 import type { PendingBatch, SpoolEntry, TableRole } from './spool';
@@ -50,6 +52,11 @@ export interface TableStoreOptions {
   concurrency?: number;
   /** Called after every HTTP request the store sends (retries included). */
   onRequest?: (info: StoreRequestInfo) => void;
+  /**
+   * Called with a row this version cannot read (written by a newer version, or by hand). Such rows are kept as they
+   * are, never overwritten, and left out of the picture; they never fail a call. Default: ignored.
+   */
+  onUnreadableRow?: (message: string) => void;
 }
 
 /** A {@link MonitorStore} on Azure Table Storage (or Azurite). */
@@ -253,7 +260,32 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
   const known = {
     states: new Map<string, Map<string, EndpointState>>(),
     incidents: new Map<string, Map<string, Incident>>(),
+    /** Per site and state row key: counters of incident kinds of a newer version, carried on when rewritten. */
+    foreign: new Map<string, Map<string, Record<string, unknown>>>(),
+    /** Per site: row keys of state rows this version cannot read; never overwritten. */
+    unreadable: new Map<string, Set<string>>(),
   };
+
+  /** Reads rows with `read`; rows it cannot read are reported and returned apart, never thrown. */
+  function readAll<T>(
+    table: string,
+    rows: Record<string, unknown>[],
+    read: (table: string, row: Record<string, unknown>) => T,
+  ): { items: T[]; unreadable: { rowKey: string; message: string }[] } {
+    const items: T[] = [];
+    const unreadable: { rowKey: string; message: string }[] = [];
+    for (const row of rows) {
+      try {
+        items.push(read(table, row));
+      } catch (e) {
+        if (!(e instanceof StoredRowError)) throw e;
+        const message = `kept a row this version cannot read (a newer version wrote it?): ${e.message}`;
+        unreadable.push({ rowKey: String(row.rowKey), message });
+        opts.onUnreadableRow?.(message);
+      }
+    }
+    return { items, unreadable };
+  }
 
   async function withRetry<T>(op: (signal: AbortSignal) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -380,7 +412,9 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     const cycleStart = cycleInstant(report.cycleId, report.startedAt);
     const perRole: Record<TableRole, StoredEntity[]> = {
       history: report.results.map((r) => historyEntity(report, cycleStart, r)),
-      state: outcome.states.map(stateEntity),
+      state: outcome.states
+        .filter((st) => !known.unreadable.get(st.site)?.has(encodeKeyPart(st.targetId)))
+        .map((st) => stateEntity(st, known.foreign.get(st.site)?.get(encodeKeyPart(st.targetId)))),
       incidents: outcome.incidents.map(incidentEntity),
     };
     const batches = TABLE_ROLES.flatMap((role) => toBatches(role, perRole[role]));
@@ -448,7 +482,15 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     let states: Map<string, EndpointState>;
     try {
       const rows = await queryAll('state', odata`PartitionKey eq ${encodeKeyPart(site)}`);
-      states = new Map(rows.map((row) => stateFromRow(tables.state, row)).map((s) => [s.targetId, s]));
+      const read = readAll(tables.state, rows, stateFromRow);
+      states = new Map(read.items.map((s) => [s.targetId, s]));
+      known.unreadable.set(site, new Set(read.unreadable.map((u) => u.rowKey)));
+      const foreign = new Map<string, Record<string, unknown>>();
+      for (const row of rows) {
+        const extra = foreignConditionsOf(row);
+        if (Object.keys(extra).length > 0) foreign.set(String(row.rowKey), extra);
+      }
+      known.foreign.set(site, foreign);
     } catch (e) {
       const cached = known.states.get(site);
       if (!cached) throw unavailable(e, `cannot load the states of site ${site}`);
@@ -467,7 +509,7 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     try {
       const filter = odata`PartitionKey eq ${encodeKeyPart(site)} and status eq ${'open'}`;
       const rows = await queryAll('incidents', filter);
-      open = new Map(rows.map((row) => incidentFromRow(tables.incidents, row)).map((i) => [i.incidentId, i]));
+      open = new Map(readAll(tables.incidents, rows, incidentFromRow).items.map((i) => [i.incidentId, i]));
     } catch (e) {
       const cached = known.incidents.get(site);
       if (!cached) throw unavailable(e, `cannot load the open incidents of site ${site}`);
@@ -495,11 +537,12 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     ]);
     const byKey = (a: { site: string; targetId: string }, b: { site: string; targetId: string }) =>
       a.site.localeCompare(b.site) || a.targetId.localeCompare(b.targetId);
+    const states = readAll(tables.state, stateRows, stateFromRow);
+    const incidents = readAll(tables.incidents, incidentRows, incidentFromRow);
     return {
-      states: stateRows.map((r) => stateFromRow(tables.state, r)).sort(byKey),
-      openIncidents: incidentRows
-        .map((r) => incidentFromRow(tables.incidents, r))
-        .sort((a, b) => byKey(a, b) || a.openedAt.localeCompare(b.openedAt)),
+      states: states.items.sort(byKey),
+      openIncidents: incidents.items.sort((a, b) => byKey(a, b) || a.openedAt.localeCompare(b.openedAt)),
+      unreadable: [...states.unreadable, ...incidents.unreadable].map((u) => u.message),
     };
   }
 

@@ -40,6 +40,8 @@ export interface FlushStats {
 export interface LatestView {
   states: EndpointState[];
   openIncidents: Incident[];
+  /** Rows this version cannot read (kept in the tables as they are), one message each. */
+  unreadable: string[];
 }
 
 /**
