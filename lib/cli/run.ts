@@ -1,7 +1,5 @@
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSettings, SettingsError, type Settings } from '../config/settings';
 import { ConfigError } from '../catalog';
@@ -162,7 +160,7 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
     }
     const inputs = inputsFromSettings(settings, { extraCaPem: await readExtraCa(env) });
     const log = (line: string) => io.stdout(line + '\n');
-    const deps = await createDeps(settings, { log, spoolDir: join(tmpdir(), 'arcmon-spool') });
+    const deps = await createDeps(settings, { log });
     io.stdout(
       `monitoring site ${settings.ARCMON_SITE}: ${settings.ARCMON_CLOUD} ${settings.ARCMON_REGION}${defaultedRegion ? ' (default region; set --region or ARCMON_REGION)' : ''}, scenarios ${settings.ARCMON_SCENARIOS.join(',')}, every ${interval} s; telemetry ${settings.APPLICATIONINSIGHTS_CONNECTION_STRING ? `to Application Insights (${settings.ARCMON_TELEMETRY_AUTH === 'entra' ? 'Microsoft Entra ID token' : 'instrumentation key only'})` : 'off (no APPLICATIONINSIGHTS_CONNECTION_STRING)'}; Ctrl-C to stop\n`,
     );

@@ -74,22 +74,51 @@ export async function recordCycle(
   report: CycleReport,
   opts: { pastDue: boolean },
 ): Promise<MonitorCycleOutcome> {
-  let outcome: RegressionOutcome;
+  const noTransitions: RegressionOutcome = { states: [], incidents: [], transitions: [] };
+  let outcome: RegressionOutcome = noTransitions;
   let openIncidents: Incident[] = [];
+  let write: WriteStats;
+  // One evaluator per site at a time: concurrent runners judge one after the other, each from the other's state.
+  const lease = await deps.store.lockSite(cfg.site, { holder: report.cycleId });
   try {
-    const [previous, open] = await Promise.all([
-      deps.store.loadStates(cfg.site),
-      deps.store.loadOpenIncidents(cfg.site),
-    ]);
-    openIncidents = open;
-    outcome = evaluateCycle({ previous, openIncidents, report, config: cfg.regression });
-  } catch (err) {
-    // Without the previous state, transitions cannot be judged: judging from nothing would reset every counter and
-    // strand open incidents. The history is still stored (or spooled); transitions resume with the next cycle.
-    deps.log(`warning: previous state unavailable (${errorText(err)}); this cycle stores history only, no transitions`);
-    outcome = { states: [], incidents: [], transitions: [] };
+    if (lease.status === 'held') {
+      deps.log(
+        `warning: another runner of site ${cfg.site} (${lease.holder}) holds its lease until ${lease.until}; this cycle stores history only, no transitions`,
+      );
+    } else {
+      try {
+        const [previous, open] = await Promise.all([
+          deps.store.loadStates(cfg.site),
+          deps.store.loadOpenIncidents(cfg.site),
+        ]);
+        const newer = [...previous.values()].find((s) => s.lastCycleId > report.cycleId);
+        if (newer) {
+          // A later cycle was judged already (this one ran long, or a spool was replayed late): judging this one
+          // now would move counters backwards.
+          deps.log(
+            `warning: cycle ${report.cycleId} is older than the stored state (cycle ${newer.lastCycleId}); this cycle stores history only, no transitions`,
+          );
+        } else {
+          openIncidents = open;
+          outcome = evaluateCycle({ previous, openIncidents, report, config: cfg.regression });
+        }
+      } catch (err) {
+        // Without the previous state, transitions cannot be judged: judging from nothing would reset every counter
+        // and strand open incidents. The history is still stored (or spooled); transitions resume next cycle.
+        deps.log(
+          `warning: previous state unavailable (${errorText(err)}); this cycle stores history only, no transitions`,
+        );
+        outcome = noTransitions;
+      }
+    }
+    write = await writeOrReport(deps, report, outcome);
+  } finally {
+    if (lease.status === 'acquired') {
+      await lease
+        .release()
+        .catch((err: unknown) => deps.log(`warning: could not release the site lease (${errorText(err)})`));
+    }
   }
-  const write = await writeOrReport(deps, report, outcome);
   const stillOpen = new Map(openIncidents.map((i) => [i.incidentId, i]));
   for (const i of outcome.incidents) {
     if (i.status === 'open') stillOpen.set(i.incidentId, i);

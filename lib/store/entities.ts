@@ -88,7 +88,7 @@ export function historyEntity(report: CycleReport, cycleStart: Date, item: Targe
     MAX_JSON_CHARS,
   );
   const tls = result.tls;
-  return compact(historyPartitionKey(report.site, cycleStart), historyRowKey(cycleStart, target.id), {
+  return compact(historyPartitionKey(report.site, cycleStart), historyRowKey(cycleStart, target.id, report.cycleId), {
     site: report.site,
     cycleId: report.cycleId,
     cycleStartedAt: report.startedAt,

@@ -1,5 +1,3 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { odata, RestError, TableClient } from '@azure/data-tables';
 import type { TableServiceClientOptions, TransactionAction } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
@@ -17,8 +15,9 @@ import {
   StoredRowError,
 } from './entities';
 import { cycleInstant, encodeKeyPart, hourBucket } from './keys';
+import { acquireSiteLease, LEASE_ROW_KEY } from './lease';
 import type { PendingBatch, SpoolEntry, TableRole } from './spool';
-import { Spool, SpoolFileError, TABLE_ROLES } from './spool';
+import { defaultSpoolRoot, Spool, SpoolFileError, TABLE_ROLES } from './spool';
 import type { FlushStats, LatestView, MonitorStore, StoreRequestInfo, WriteStats } from './types';
 import { StoreUnavailableError } from './types';
 
@@ -44,7 +43,11 @@ export interface TableStoreOptions {
   /** Table name prefix: tables are `<prefix>History`, `<prefix>State`, `<prefix>Incidents`. */
   prefix: string;
   retry?: StoreRetryOptions;
-  /** Root of the outage spool; batches go to `<spoolDir>/<site>/`. Default `<os tmpdir>/arcmon-spool`. */
+  /**
+   * Root of the outage spool, chosen by the edge (the runner's data directory, say); batches go to
+   * `<spoolDir>/<site>/`, both private (mode 700, refused otherwise). Default: {@link defaultSpoolRoot} of this
+   * store's endpoint and prefix.
+   */
   spoolDir?: string;
   /** Size at which the spool starts dropping its oldest history batches. Default 512 MiB. */
   spoolLimitBytes?: number;
@@ -155,6 +158,14 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** Whether the row in the table says more recent things than a spooled entity for it. */
+function storedIsNewer(role: TableRole, stored: Record<string, unknown>, spooled: StoredEntity): boolean {
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  if (role === 'state') return text(stored.lastCycleId) > text(spooled.lastCycleId);
+  if (stored.status === 'resolved' && spooled.status === 'open') return true;
+  return stored.status === spooled.status && text(stored.lastFailingCycleId) > text(spooled.lastFailingCycleId);
+}
+
 /** Groups entities by partition (keeping the last of duplicate row keys) and cuts transactions. */
 function toBatches(role: TableRole, entities: readonly StoredEntity[]): PendingBatch[] {
   const partitions = new Map<string, Map<string, StoredEntity>>();
@@ -195,7 +206,9 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     timeoutMs: opts.retry?.timeoutMs ?? 15_000,
   };
   const concurrency = Math.max(1, opts.concurrency ?? 4);
-  const spool = new Spool(opts.spoolDir ?? join(tmpdir(), 'arcmon-spool'));
+  const spool = new Spool(
+    opts.spoolDir ?? defaultSpoolRoot(`${opts.tableEndpoint ?? opts.connectionString ?? ''}|${opts.prefix}`),
+  );
   const spoolLimitBytes = opts.spoolLimitBytes ?? 512 * 1024 * 1024;
   const tables: Record<TableRole, string> = {
     history: `${opts.prefix}History`,
@@ -312,6 +325,35 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     }
   }
 
+  /**
+   * Replays a spooled state or incident batch without overwriting anything newer: rows a later cycle wrote (another
+   * instance, or this one after the outage) are left alone, and a resolved incident is never reopened. Each row is
+   * written only if it is still what was read (ETag), or created only if still missing; a race means read again.
+   * Returns the entities skipped as older than the table.
+   */
+  async function submitUnlessNewer(batch: PendingBatch): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const rows = await queryAll(batch.role, odata`PartitionKey eq ${batch.partitionKey}`);
+      const current = new Map(rows.map((r) => [String(r.rowKey), r]));
+      const actions: TransactionAction[] = [];
+      let skipped = 0;
+      for (const e of batch.entities) {
+        const stored = current.get(e.rowKey);
+        if (!stored) actions.push(['create', e]);
+        else if (storedIsNewer(batch.role, stored, e)) skipped += 1;
+        else actions.push(['update', e, 'Replace', { etag: String(stored.etag) }]);
+      }
+      if (actions.length === 0) return skipped;
+      try {
+        await withRetry((abortSignal) => clients[batch.role].submitTransaction(actions, { abortSignal }));
+        return skipped;
+      } catch (e) {
+        const status = e instanceof RestError ? e.statusCode : undefined;
+        if ((status !== 409 && status !== 412) || attempt >= 5) throw e;
+      }
+    }
+  }
+
   async function* pages(role: TableRole, filter?: string, select?: string[]) {
     const client = clients[role];
     let continuationToken: string | undefined;
@@ -356,7 +398,7 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
 
   async function flushSpool(): Promise<FlushStats> {
     const before = requests;
-    const stats: FlushStats = { batches: 0, entities: 0, requests: 0, pending: 0, rejected: 0 };
+    const stats: FlushStats = { batches: 0, entities: 0, requests: 0, pending: 0, rejected: 0, skippedOlder: 0 };
     const entries = await spool.list();
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as SpoolEntry;
@@ -370,7 +412,8 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
         continue;
       }
       try {
-        await submit(batch);
+        if (batch.role === 'history') await submit(batch);
+        else stats.skippedOlder += await submitUnlessNewer(batch);
       } catch (e) {
         if (classifyStoreError(e) === 'rejected') {
           await spool.reject(entry, describe(e));
@@ -481,7 +524,10 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
   async function loadStates(site: string): Promise<Map<string, EndpointState>> {
     let states: Map<string, EndpointState>;
     try {
-      const rows = await queryAll('state', odata`PartitionKey eq ${encodeKeyPart(site)}`);
+      const rows = await queryAll(
+        'state',
+        odata`PartitionKey eq ${encodeKeyPart(site)} and RowKey ne ${LEASE_ROW_KEY}`,
+      );
       const read = readAll(tables.state, rows, stateFromRow);
       states = new Map(read.items.map((s) => [s.targetId, s]));
       known.unreadable.set(site, new Set(read.unreadable.map((u) => u.rowKey)));
@@ -531,8 +577,9 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
   async function latest(site?: string): Promise<LatestView> {
     const partition = site === undefined ? undefined : odata`PartitionKey eq ${encodeKeyPart(site)}`;
     const openFilter = odata`status eq ${'open'}`;
+    const notLease = odata`RowKey ne ${LEASE_ROW_KEY}`;
     const [stateRows, incidentRows] = await Promise.all([
-      queryAll('state', partition),
+      queryAll('state', partition ? `${partition} and ${notLease}` : notLease),
       queryAll('incidents', partition ? `${partition} and ${openFilter}` : openFilter),
     ]);
     const byKey = (a: { site: string; targetId: string }, b: { site: string; targetId: string }) =>
@@ -594,6 +641,12 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
         TABLE_ROLES.map((role) => withRetry((abortSignal) => clients[role].createTable({ abortSignal }))),
       );
     },
+    lockSite: (site, lockOpts) =>
+      acquireSiteLease(clients.state, site, {
+        holder: lockOpts?.holder ?? `pid ${process.pid}`,
+        ...(lockOpts?.waitMs !== undefined ? { waitMs: lockOpts.waitMs } : {}),
+        call: withRetry,
+      }),
     loadStates,
     loadOpenIncidents,
     writeCycle,

@@ -1,4 +1,5 @@
 import type { CycleReport, EndpointState, Incident, RegressionOutcome } from '../monitor/types';
+import type { SiteLease } from './lease';
 
 /** What one `writeCycle` (or `flushSpool`) did. */
 export interface WriteStats {
@@ -33,6 +34,8 @@ export interface FlushStats {
   /** Batches left in the spool (the store failed again part-way). */
   pending: number;
   rejected: number;
+  /** Spooled state and incident rows not written because the table already held something newer. */
+  skippedOlder: number;
   error?: string;
 }
 
@@ -51,6 +54,12 @@ export interface LatestView {
 export interface MonitorStore {
   /** Creates the tables when missing; safe to call every start. */
   init(): Promise<void>;
+  /**
+   * Takes the site's lease: one evaluator per site at a time, so concurrent runners (the timer beside "Run now", two
+   * runners by mistake) judge one after the other from each other's state. Waits up to `waitMs` (default 30 s) for a
+   * lease someone else holds; the lease expires by itself after a minute if its holder dies.
+   */
+  lockSite(site: string, opts?: { holder?: string; waitMs?: number }): Promise<SiteLease>;
   /** Latest state of every endpoint of a site, keyed by target id. */
   loadStates(site: string): Promise<Map<string, EndpointState>>;
   loadOpenIncidents(site: string): Promise<Incident[]>;

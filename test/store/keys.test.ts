@@ -37,7 +37,9 @@ describe('row keys', () => {
     const at = new Date('2026-03-01T09:59:59.999Z');
     expect(hourBucket(at)).toBe('2026030109');
     expect(historyPartitionKey('hub-weu', at)).toBe('hub-weu|2026030109');
-    expect(historyRowKey(at, 'time.windows.com:123/udp')).toBe(`${invertedTicks(at)}|time.windows.com:123%2Fudp`);
+    expect(historyRowKey(at, 'time.windows.com:123/udp', '2026-03-01T09:59:58.000Z-a1b2')).toBe(
+      `${invertedTicks(at)}|a1b2|time.windows.com:123%2Fudp`,
+    );
   });
 
   it.each([
