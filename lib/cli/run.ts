@@ -131,16 +131,13 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
   let azurite: AzuriteHandle | undefined;
   const signal = io.signal ?? new AbortController().signal;
   try {
-    if (!env.ARCMON_TABLE_ENDPOINT && !env.ARCMON_STORAGE_CONNECTION_STRING) {
-      azurite = await startAzurite({ port: 0, inMemory: true });
-      env.ARCMON_STORAGE_CONNECTION_STRING = azurite.connectionString;
-      io.stdout(
-        `storage: embedded Azurite at ${azurite.tableEndpoint} (in memory; set ARCMON_STORAGE_CONNECTION_STRING or ARCMON_TABLE_ENDPOINT to keep history)\n`,
-      );
-    }
+    // Every setting is checked before anything starts (the embedded Azurite included).
+    const embedded = !env.ARCMON_TABLE_ENDPOINT && !env.ARCMON_STORAGE_CONNECTION_STRING;
     let settings: Settings;
     try {
-      settings = parseSettings(env);
+      settings = parseSettings(
+        embedded ? { ...env, ARCMON_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' } : env,
+      );
     } catch (err) {
       if (err instanceof SettingsError) {
         io.stderr(`arcmon: ${err.message}\n`);
@@ -159,6 +156,13 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
       return 2;
     }
     const inputs = inputsFromSettings(settings, { extraCaPem: await readExtraCa(env) });
+    if (embedded) {
+      azurite = await startAzurite({ port: 0, inMemory: true });
+      settings = { ...settings, ARCMON_STORAGE_CONNECTION_STRING: azurite.connectionString };
+      io.stdout(
+        `storage: embedded Azurite at ${azurite.tableEndpoint} (in memory; set ARCMON_STORAGE_CONNECTION_STRING or ARCMON_TABLE_ENDPOINT to keep history)\n`,
+      );
+    }
     const log = (line: string) => io.stdout(line + '\n');
     const deps = await createDeps(settings, { log });
     io.stdout(
