@@ -9,8 +9,9 @@ app.timer('probeCycle', {
   handler: probeCycle,
 });
 
+// Hourly: history is partitioned by hour, so each run has about one hour of every site to delete and keeps up.
 app.timer('retention', {
-  schedule: '0 30 3 * * *',
+  schedule: '0 30 * * * *',
   runOnStartup: false,
   handler: retention,
 });

@@ -593,42 +593,66 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     };
   }
 
-  async function purgeHistory(olderThan: Date, purgeOpts?: { maxBatches?: number }): Promise<number> {
-    const maxBatches = purgeOpts?.maxBatches ?? 200;
+  async function purgeHistory(
+    olderThan: Date,
+    purgeOpts?: { maxBatches?: number; timeBudgetMs?: number },
+  ): Promise<number> {
+    const deadline = performance.now() + (purgeOpts?.timeBudgetMs ?? 240_000);
+    let batchesLeft = purgeOpts?.maxBatches ?? 10_000;
     const sitePartitions = new Set<string>();
     for await (const page of pages('state', undefined, ['PartitionKey'])) {
       for (const row of page) if (typeof row.partitionKey === 'string') sitePartitions.add(row.partitionKey);
     }
     const cutoff = hourBucket(olderThan);
     let deleted = 0;
-    let batchesLeft = maxBatches;
     const deleteChunk = async (partitionKey: string, rowKeys: string[]) => {
       const actions: TransactionAction[] = rowKeys.map((rowKey) => ['delete', { partitionKey, rowKey }]);
-      await withRetry((abortSignal) => clients.history.submitTransaction(actions, { abortSignal }));
+      try {
+        await withRetry((abortSignal) => clients.history.submitTransaction(actions, { abortSignal }));
+      } catch (e) {
+        // 404: a row is gone already (a retried transaction that had succeeded, or another purge): delete the rest
+        // one by one, each 404 counting as done.
+        if (!(e instanceof RestError) || e.statusCode !== 404 || isTableNotFound(e)) throw e;
+        await eachLimited(rowKeys, concurrency, async (rowKey) => {
+          try {
+            await withRetry((abortSignal) => clients.history.deleteEntity(partitionKey, rowKey, { abortSignal }));
+          } catch (one) {
+            if (!(one instanceof RestError) || one.statusCode !== 404) throw one;
+          }
+        });
+      }
       deleted += rowKeys.length;
-      batchesLeft -= 1;
     };
-    for (const site of [...sitePartitions].sort()) {
+    /** Up to `share` transactions of one site's expired rows (whole hourly partitions, 100 rows a transaction). */
+    const purgeSite = async (site: string, share: number): Promise<boolean> => {
       // Site partitions are `site|yyyyMMddHH`: everything from `site|` up to the cutoff hour is older.
       const filter = odata`PartitionKey ge ${`${site}|`} and PartitionKey lt ${`${site}|${cutoff}`}`;
-      let partition: string | undefined;
-      let chunk: string[] = [];
-      for await (const page of pages('history', filter, ['PartitionKey', 'RowKey'])) {
+      const chunks: { partitionKey: string; rowKeys: string[] }[] = [];
+      let current: { partitionKey: string; rowKeys: string[] } | undefined;
+      outer: for await (const page of pages('history', filter, ['PartitionKey', 'RowKey'])) {
         for (const row of page) {
           const pk = row.partitionKey as string;
-          if (chunk.length > 0 && (pk !== partition || chunk.length === MAX_BATCH_ENTITIES)) {
-            await deleteChunk(partition as string, chunk);
-            chunk = [];
-            if (batchesLeft <= 0) return deleted;
+          if (!current || current.partitionKey !== pk || current.rowKeys.length === MAX_BATCH_ENTITIES) {
+            if (chunks.length === share) break outer;
+            chunks.push((current = { partitionKey: pk, rowKeys: [] }));
           }
-          partition = pk;
-          chunk.push(row.rowKey as string);
+          current.rowKeys.push(row.rowKey as string);
         }
       }
-      if (chunk.length > 0) {
-        await deleteChunk(partition as string, chunk);
-        if (batchesLeft <= 0) return deleted;
+      await eachLimited(chunks, concurrency, (c) => deleteChunk(c.partitionKey, c.rowKeys));
+      batchesLeft -= chunks.length;
+      return chunks.length === share;
+    };
+    // Fair across sites: rounds in which every site with expired rows gets an equal share of the budget.
+    let pending = [...sitePartitions];
+    while (pending.length > 0 && batchesLeft > 0 && performance.now() < deadline) {
+      const share = Math.max(1, Math.min(50, Math.floor(batchesLeft / pending.length)));
+      const stillPending: string[] = [];
+      for (const site of pending) {
+        if (batchesLeft <= 0 || performance.now() >= deadline) break;
+        if (await purgeSite(site, Math.min(share, batchesLeft))) stillPending.push(site);
       }
+      pending = stillPending;
     }
     return deleted;
   }

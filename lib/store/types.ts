@@ -68,11 +68,12 @@ export interface MonitorStore {
   /** States and open incidents of one site, or of every site. */
   latest(site?: string): Promise<LatestView>;
   /**
-   * Deletes history partitions (site and hour) that ended before `olderThan`, in transactions of up to 100, at
-   * most `maxBatches` transactions per call (default 200, i.e. 20,000 entities); returns entities deleted.
-   * Sites are those present in the state table.
+   * Deletes history partitions (site and hour) that ended before `olderThan`, in transactions of up to 100, fairly
+   * across sites (rounds with an equal share each), 4 transactions in flight, until nothing is left, `maxBatches`
+   * transactions were sent (default 10,000, i.e. 1,000,000 rows) or `timeBudgetMs` passed (default 240 s, under the
+   * host's timeout). A row already gone (404) counts as deleted. Sites are those present in the state table.
    */
-  purgeHistory(olderThan: Date, opts?: { maxBatches?: number }): Promise<number>;
+  purgeHistory(olderThan: Date, opts?: { maxBatches?: number; timeBudgetMs?: number }): Promise<number>;
   /** Writes batches left on disk by earlier outages. */
   flushSpool(): Promise<FlushStats>;
 }

@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import { benchColdStart } from './coldstart';
 import { benchProbes } from './probes';
+import { benchRetention } from './retention';
 import { benchTables } from './tables';
 
 async function main(): Promise<void> {
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
     ['probe engine (issue 2)', benchProbes],
     ['Table Storage writes (issue 3)', benchTables],
     ['cold start (issue 3)', benchColdStart],
+    ['retention (issue 10)', benchRetention],
   ];
   for (const [title, bench] of parts) {
     console.log(`\n== ${title}`);
