@@ -1,5 +1,7 @@
 import { app } from '@azure/functions';
-import { probeCycle, retention, status } from './handlers';
+import { createHandlers } from './handlers';
+
+const { probeCycle, retention, status } = createHandlers();
 
 // Registrations only; the handlers live in ./handlers and call into lib/.
 app.timer('probeCycle', {
