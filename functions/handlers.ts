@@ -13,9 +13,9 @@ import { readExtraCa } from '../lib/monitor/setup';
 
 /** The three functions of the app, sharing one set of dependencies per process. */
 export interface Handlers {
-  probeCycle(timer: Timer, context: InvocationContext): Promise<void>;
-  retention(timer: Timer, context: InvocationContext): Promise<void>;
-  status(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit>;
+  probeCycle: (timer: Timer, context: InvocationContext) => Promise<void>;
+  retention: (timer: Timer, context: InvocationContext) => Promise<void>;
+  status: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
   /** Releases the dependencies (telemetry flushed, connections closed). */
   close(): Promise<void>;
 }
