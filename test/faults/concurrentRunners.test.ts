@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordCycle, type MonitorConfig } from '../../lib/monitor/monitor';
-import { DEFAULT_THRESHOLDS } from '../../lib/monitor/setup';
+import { recordCycle } from '../../lib/monitor/monitor';
 import type { CycleReport, Transition } from '../../lib/monitor/types';
 import { createTableStore } from '../../lib/store';
 import { noopTelemetry } from '../../lib/telemetry/sink';
 import { sharedAzurite, uniqueTablePrefix } from '../helpers/azurite';
 import { manyTargets, probeResult } from '../store/fixtures';
-import { tallyHistory } from './tally';
+import { faultConfig, tallyHistory } from './tally';
 
 /**
  * Several runners of one site at once (the timer beside the portal's "Run now", or two local runners by mistake),
@@ -28,21 +27,7 @@ afterAll(async () => {
   await rm(spoolRoot, { recursive: true, force: true });
 });
 
-const cfg: MonitorConfig = {
-  site: SITE,
-  concurrency: 4,
-  regression: { openAfter: 2, resolveAfter: 2, latencyRatio: 3, latencyFloorMs: 250 },
-  inputs: {
-    cloud: 'AzureCloud',
-    region: 'westeurope',
-    scenarios: ['servers'],
-    privateLink: false,
-    extraCaPem: [],
-    timeoutMs: 1000,
-    thresholds: DEFAULT_THRESHOLDS,
-    fetchAllowlist: false,
-  },
-};
+const cfg = faultConfig(SITE);
 
 const targets = manyTargets(3);
 

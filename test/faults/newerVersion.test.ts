@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordCycle, type MonitorConfig } from '../../lib/monitor/monitor';
-import { DEFAULT_THRESHOLDS } from '../../lib/monitor/setup';
+import { recordCycle } from '../../lib/monitor/monitor';
 import { noopTelemetry } from '../../lib/telemetry/sink';
 import { createTableStore, type TableStore } from '../../lib/store';
 import { incidentEntity, stateEntity } from '../../lib/store/entities';
 import { sharedAzurite, uniqueTablePrefix } from '../helpers/azurite';
 import { cycleReport, manyTargets, openIncident, statesOf } from '../store/fixtures';
-import { tallyHistory } from './tally';
+import { faultConfig, tallyHistory } from './tally';
 
 /**
  * A newer runner of the same site (or a version rolled back under it) left rows this version does not know: a verdict,
@@ -28,21 +27,7 @@ afterAll(async () => {
   await rm(spoolRoot, { recursive: true, force: true });
 });
 
-const cfg: MonitorConfig = {
-  site: SITE,
-  concurrency: 4,
-  regression: { openAfter: 2, resolveAfter: 2, latencyRatio: 3, latencyFloorMs: 250 },
-  inputs: {
-    cloud: 'AzureCloud',
-    region: 'westeurope',
-    scenarios: ['servers'],
-    privateLink: false,
-    extraCaPem: [],
-    timeoutMs: 1000,
-    thresholds: DEFAULT_THRESHOLDS,
-    fetchAllowlist: false,
-  },
-};
+const cfg = faultConfig(SITE);
 
 describe('rows from a newer version in the tables', () => {
   it('are kept and reported, and cycles still judge transitions from the stored state', async () => {

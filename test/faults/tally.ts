@@ -1,4 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
+import type { MonitorConfig } from '../../lib/monitor/monitor';
+import { DEFAULT_THRESHOLDS } from '../../lib/monitor/setup';
 import type { CycleReport } from '../../lib/monitor/types';
 
 /** Results lost and duplicated: what every fault-injection test prints and requires to be 0 and 0. */
@@ -28,4 +30,23 @@ export async function tallyHistory(client: TableClient, cycles: readonly CycleRe
   }
   console.log(`[fault] ${label}: ${expected} results, lost ${lost}, duplicated ${duplicated}`);
   return { expected, lost, duplicated };
+}
+
+/** The monitor configuration the fault tests record cycles with: open and resolve after 2 cycles. */
+export function faultConfig(site: string): MonitorConfig {
+  return {
+    site,
+    concurrency: 4,
+    regression: { openAfter: 2, resolveAfter: 2, latencyRatio: 3, latencyFloorMs: 250 },
+    inputs: {
+      cloud: 'AzureCloud',
+      region: 'westeurope',
+      scenarios: ['servers'],
+      privateLink: false,
+      extraCaPem: [],
+      timeoutMs: 1000,
+      thresholds: DEFAULT_THRESHOLDS,
+      fetchAllowlist: false,
+    },
+  };
 }

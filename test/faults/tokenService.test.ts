@@ -6,8 +6,7 @@ import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSettings } from '../../lib/config/settings';
 import { credentialFor } from '../../lib/monitor/deps';
-import { recordCycle, type MonitorConfig } from '../../lib/monitor/monitor';
-import { DEFAULT_THRESHOLDS } from '../../lib/monitor/setup';
+import { recordCycle } from '../../lib/monitor/monitor';
 import { createTableStore, startAzurite, type AzuriteHandle } from '../../lib/store';
 import { createAppInsightsTelemetry } from '../../lib/telemetry/appInsights';
 import { EVENTS } from '../../lib/telemetry/names';
@@ -15,7 +14,7 @@ import { uniqueTablePrefix } from '../helpers/azurite';
 import { INGESTION_CERT_DIR_ENV, startIngestionServer, type IngestionServer } from '../helpers/ingestionServer';
 import { cycleReport, manyTargets } from '../store/fixtures';
 import { startTokenEndpoint, type TokenEndpoint } from '../telemetry/tokenEndpoint';
-import { tallyHistory } from './tally';
+import { faultConfig, tallyHistory } from './tally';
 
 /**
  * The managed identity's token service fails (an IMDS blip) and comes back. Storage is Azurite in its OAuth mode over
@@ -54,21 +53,7 @@ afterAll(async () => {
   await rm(spoolRoot, { recursive: true, force: true });
 });
 
-const cfg: MonitorConfig = {
-  site: SITE,
-  concurrency: 4,
-  regression: { openAfter: 2, resolveAfter: 2, latencyRatio: 3, latencyFloorMs: 250 },
-  inputs: {
-    cloud: 'AzureCloud',
-    region: 'westeurope',
-    scenarios: ['servers'],
-    privateLink: false,
-    extraCaPem: [],
-    timeoutMs: 1000,
-    thresholds: DEFAULT_THRESHOLDS,
-    fetchAllowlist: false,
-  },
-};
+const cfg = faultConfig(SITE);
 
 describe('the token service fails, then recovers', () => {
   it('keeps every result in the spool, sends the heartbeat meanwhile, and writes each result once afterwards', async () => {
