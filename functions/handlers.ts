@@ -11,34 +11,55 @@ import { readExtraCa, readOsCaBundle } from '../lib/monitor/setup';
  * invocations while the settings stay the same), call the monitor.
  */
 
-let cached: { key: string; deps: Promise<BuiltDeps> } | undefined;
+/** The three functions of the app, sharing one set of dependencies per process. */
+export interface Handlers {
+  probeCycle: (timer: Timer, context: InvocationContext) => Promise<void>;
+  retention: (timer: Timer, context: InvocationContext) => Promise<void>;
+  status: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+  /** Releases the dependencies (telemetry flushed, connections closed). */
+  close(): Promise<void>;
+}
 
-function depsFor(settings: Settings, context: InvocationContext): Promise<BuiltDeps> {
-  const key = JSON.stringify(settings);
-  if (!cached || cached.key !== key) {
-    const previous = cached;
-    // Loaded on first use: the sinks (Table Storage, identity, the Application Insights SDK) are the heaviest code
-    // we have, and a fresh instance probes before it needs them. The build puts them in a bundle of their own.
-    cached = {
-      key,
-      deps: import('../lib/monitor/deps').then(({ createDeps }) =>
-        createDeps(settings, { log: (l) => context.log(l) }),
-      ),
-    };
-    void previous?.deps.then((d) => d.close()).catch(() => undefined);
+/**
+ * Builds the handlers with their own dependency cache: reused across invocations while the settings stay the same,
+ * rebuilt when they change. The host gets one set (`functions/index.ts`); each test builds its own.
+ */
+export function createHandlers(): Handlers {
+  let cached: { key: string; deps: Promise<BuiltDeps> } | undefined;
+
+  function depsFor(settings: Settings, context: InvocationContext): Promise<BuiltDeps> {
+    const key = JSON.stringify(settings);
+    if (!cached || cached.key !== key) {
+      const previous = cached;
+      // Loaded on first use: the sinks (Table Storage, identity, the Application Insights SDK) are the heaviest code
+      // we have, and a fresh instance probes before it needs them. The build puts them in a bundle of their own.
+      cached = {
+        key,
+        deps: import('../lib/monitor/deps').then(({ createDeps }) =>
+          createDeps(settings, { log: (l) => context.log(l) }),
+        ),
+      };
+      void previous?.deps.then((d) => d.close()).catch(() => undefined);
+    }
+    return cached.deps.catch((err: unknown) => {
+      cached = undefined;
+      throw err;
+    });
   }
-  return cached.deps.catch((err: unknown) => {
-    cached = undefined;
-    throw err;
-  });
+
+  return {
+    probeCycle: (timer, context) => probeCycle(timer, context, depsFor),
+    retention: (timer, context) => retention(timer, context, depsFor),
+    status: (request, context) => status(request, context, depsFor),
+    async close() {
+      const c = cached;
+      cached = undefined;
+      if (c) await (await c.deps).close();
+    },
+  };
 }
 
-/** Test seam for the process-wide cache: lets a test start from nothing. Not used by the host. */
-export async function resetHandlerState(): Promise<void> {
-  const c = cached;
-  cached = undefined;
-  if (c) await (await c.deps).close();
-}
+type DepsFor = (settings: Settings, context: InvocationContext) => Promise<BuiltDeps>;
 
 function settingsOrThrow(context: InvocationContext): Settings {
   try {
@@ -50,7 +71,7 @@ function settingsOrThrow(context: InvocationContext): Settings {
 }
 
 /** Timer: one monitor cycle. */
-export async function probeCycle(timer: Timer, context: InvocationContext): Promise<void> {
+async function probeCycle(timer: Timer, context: InvocationContext, depsFor: DepsFor): Promise<void> {
   const settings = settingsOrThrow(context);
   if (timer.isPastDue)
     context.warn('probeCycle is running late (past due): the previous run overran or the host was down');
@@ -72,7 +93,7 @@ export async function probeCycle(timer: Timer, context: InvocationContext): Prom
 }
 
 /** Timer (daily): deletes history older than ARCMON_RETENTION_DAYS. */
-export async function retention(_timer: Timer, context: InvocationContext): Promise<void> {
+async function retention(_timer: Timer, context: InvocationContext, depsFor: DepsFor): Promise<void> {
   const settings = settingsOrThrow(context);
   const deps = await depsFor(settings, context);
   const cutoff = new Date(Date.now() - settings.ARCMON_RETENTION_DAYS * 86_400_000);
@@ -81,7 +102,7 @@ export async function retention(_timer: Timer, context: InvocationContext): Prom
 }
 
 /** HTTP GET (function key): latest state of every endpoint and the open incidents. */
-export async function status(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+async function status(request: HttpRequest, context: InvocationContext, depsFor: DepsFor): Promise<HttpResponseInit> {
   let settings: Settings;
   try {
     settings = parseSettings(process.env);
@@ -98,6 +119,7 @@ export async function status(request: HttpRequest, context: InvocationContext): 
       site: site ?? 'all',
       openIncidents: latest.openIncidents,
       endpoints: latest.states,
+      unreadableRows: latest.unreadable,
     },
   };
 }

@@ -1,5 +1,7 @@
 import { app } from '@azure/functions';
-import { probeCycle, retention, status } from './handlers';
+import { createHandlers } from './handlers';
+
+const { probeCycle, retention, status } = createHandlers();
 
 // Registrations only; the handlers live in ./handlers and call into lib/.
 app.timer('probeCycle', {
@@ -9,8 +11,9 @@ app.timer('probeCycle', {
   handler: probeCycle,
 });
 
+// Hourly: history is partitioned by hour, so each run has about one hour of every site to delete and keeps up.
 app.timer('retention', {
-  schedule: '0 30 3 * * *',
+  schedule: '0 30 * * * *',
   runOnStartup: false,
   handler: retention,
 });

@@ -4,7 +4,7 @@
  */
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { isDnsName } from './expand';
+import { isDnsName, matchesHostPattern } from './expand';
 import type { Cloud } from './types';
 
 const NOTIFICATION_SERVICE_HOST: Record<Cloud, string> = {
@@ -26,9 +26,25 @@ export interface AllowlistFetchOptions {
   signal: AbortSignal;
   /** Largest body accepted, in bytes. Default: 65536 (the real list is a few hundred bytes). */
   maxBytes?: number;
+  /**
+   * The host patterns the seed allows the list to fill (`azgn*.servicebus.windows.net` in the public cloud). Every
+   * other name is left out and reported: the answer travels through proxies and is never trusted blindly.
+   */
+  patterns: readonly string[];
+  /** Most hosts taken from one answer; the rest are reported. Default 64 (the real list has a handful). */
+  maxHosts?: number;
 }
 
-export type AllowlistResult = { ok: true; hosts: string[] } | { ok: false; message: string };
+export type AllowlistResult =
+  | {
+      ok: true;
+      hosts: string[];
+      /** Entries left out: not a host name, not matching the allowed patterns, or past `maxHosts`. */
+      leftOut: { count: number; examples: string[] };
+    }
+  | { ok: false; message: string };
+
+const DEFAULT_MAX_HOSTS = 64;
 
 const DEFAULT_MAX_BYTES = 64 * 1024;
 
@@ -48,8 +64,8 @@ function errorText(err: unknown): string {
 
 /**
  * Fetches and validates the allowlist. Never throws for network or content problems: they come back as
- * `{ ok: false, message }`. Entries that are not plain DNS host names (with at least one dot) are left out;
- * a list with none left is a failure. Hosts are lower-cased, deduplicated and sorted.
+ * `{ ok: false, message }`. Only plain DNS host names matching `patterns` are taken, at most `maxHosts` of them; the
+ * rest is left out and counted; a list with none left is a failure. Hosts are lower-cased, deduplicated and sorted.
  */
 export async function fetchNotificationAllowlist(url: string, opts: AllowlistFetchOptions): Promise<AllowlistResult> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -96,16 +112,22 @@ export async function fetchNotificationAllowlist(url: string, opts: AllowlistFet
   if (!Array.isArray(parsed)) {
     return { ok: false, message: `${what} did not answer a JSON array of host names` };
   }
-  const hosts = [
-    ...new Set(
-      parsed
-        .filter((h): h is string => typeof h === 'string')
-        .map((h) => h.trim().toLowerCase())
-        .filter((h) => h.includes('.') && isDnsName(h)),
-    ),
-  ].sort();
-  if (hosts.length === 0) {
-    return { ok: false, message: `${what} listed no valid host names (${parsed.length} entries)` };
+  const maxHosts = opts.maxHosts ?? DEFAULT_MAX_HOSTS;
+  const accepted = new Set<string>();
+  const leftOut: string[] = [];
+  for (const entry of parsed as unknown[]) {
+    const h = typeof entry === 'string' ? entry.trim().toLowerCase() : undefined;
+    const allowed =
+      h !== undefined && h.includes('.') && isDnsName(h) && opts.patterns.some((p) => matchesHostPattern(h, p));
+    if (allowed && (accepted.has(h) || accepted.size < maxHosts)) accepted.add(h);
+    else leftOut.push(typeof entry === 'string' ? entry.slice(0, 253) : (JSON.stringify(entry)?.slice(0, 80) ?? '?'));
   }
-  return { ok: true, hosts };
+  const hosts = [...accepted].sort();
+  if (hosts.length === 0) {
+    return {
+      ok: false,
+      message: `${what} listed no host names matching ${opts.patterns.join(', ')} (${parsed.length} entries)`,
+    };
+  }
+  return { ok: true, hosts, leftOut: { count: leftOut.length, examples: leftOut.slice(0, 5) } };
 }

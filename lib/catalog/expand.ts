@@ -86,18 +86,46 @@ export function isDnsName(host: string): boolean {
   return labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1] ?? '');
 }
 
-/** True when `host` is an instance of `pattern`; `*` stands for one or more characters within one label. */
+const LABEL_CHAR = /^[a-z0-9-]$/;
+
+/**
+ * True when `host` is an instance of `pattern`; `*` stands for one or more characters within one label. Linear in the
+ * length of the host whatever the pattern (no regular expression, no backtracking across labels): hosts and patterns
+ * are split into labels, which must pair up one to one, and each label (at most 63 characters once the host passed
+ * the count check) is matched greedily, retrying only from the last star.
+ */
 export function matchesHostPattern(host: string, pattern: string): boolean {
-  const re = new RegExp(
-    '^' +
-      pattern
-        .toLowerCase()
-        .split('*')
-        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('[a-z0-9-]+') +
-      '$',
-  );
-  return re.test(host.toLowerCase());
+  const hostLabels = host.toLowerCase().split('.');
+  const patternLabels = pattern.toLowerCase().split('.');
+  if (hostLabels.length !== patternLabels.length) return false;
+  return hostLabels.every((label, i) => label.length <= 63 && labelMatches(label, patternLabels[i] ?? ''));
+}
+
+/** Glob match of one label: `*` is one or more label characters. O(label × pattern) at worst, both short. */
+function labelMatches(label: string, pattern: string): boolean {
+  let l = 0;
+  let p = 0;
+  let star = -1;
+  let resume = 0;
+  while (l < label.length) {
+    const c = label[l] as string;
+    if (p < pattern.length && pattern[p] === '*') {
+      // A star must take at least one character: take it now, remember where to give more.
+      if (!LABEL_CHAR.test(c)) return false;
+      star = p++;
+      resume = ++l;
+    } else if (p < pattern.length && pattern[p] === c) {
+      p++;
+      l++;
+    } else if (star >= 0 && LABEL_CHAR.test(label[resume] as string)) {
+      p = star + 1;
+      l = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') return false;
+  return p === pattern.length;
 }
 
 /**

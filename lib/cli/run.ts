@@ -1,7 +1,5 @@
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseSettings, SettingsError, type Settings } from '../config/settings';
 import { ConfigError } from '../catalog';
@@ -136,16 +134,13 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
   let azurite: AzuriteHandle | undefined;
   const signal = io.signal ?? new AbortController().signal;
   try {
-    if (!env.ARCMON_TABLE_ENDPOINT && !env.ARCMON_STORAGE_CONNECTION_STRING) {
-      azurite = await startAzurite({ port: 0, inMemory: true });
-      env.ARCMON_STORAGE_CONNECTION_STRING = azurite.connectionString;
-      io.stdout(
-        `storage: embedded Azurite at ${azurite.tableEndpoint} (in memory; set ARCMON_STORAGE_CONNECTION_STRING or ARCMON_TABLE_ENDPOINT to keep history)\n`,
-      );
-    }
+    // Every setting is checked before anything starts (the embedded Azurite included).
+    const embedded = !env.ARCMON_TABLE_ENDPOINT && !env.ARCMON_STORAGE_CONNECTION_STRING;
     let settings: Settings;
     try {
-      settings = parseSettings(env);
+      settings = parseSettings(
+        embedded ? { ...env, ARCMON_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' } : env,
+      );
     } catch (err) {
       if (err instanceof SettingsError) {
         io.stderr(`arcmon: ${err.message}\n`);
@@ -167,8 +162,15 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
       extraCaPem: await readExtraCa(env),
       osCa: await readOsCaBundle(env),
     });
+    if (embedded) {
+      azurite = await startAzurite({ port: 0, inMemory: true });
+      settings = { ...settings, ARCMON_STORAGE_CONNECTION_STRING: azurite.connectionString };
+      io.stdout(
+        `storage: embedded Azurite at ${azurite.tableEndpoint} (in memory; set ARCMON_STORAGE_CONNECTION_STRING or ARCMON_TABLE_ENDPOINT to keep history)\n`,
+      );
+    }
     const log = (line: string) => io.stdout(line + '\n');
-    const deps = await createDeps(settings, { log, spoolDir: join(tmpdir(), 'arcmon-spool') });
+    const deps = await createDeps(settings, { log });
     io.stdout(
       `monitoring site ${settings.ARCMON_SITE}: ${settings.ARCMON_CLOUD} ${settings.ARCMON_REGION}${defaultedRegion ? ' (default region; set --region or ARCMON_REGION)' : ''}, scenarios ${settings.ARCMON_SCENARIOS.join(',')}, every ${interval} s; telemetry ${settings.APPLICATIONINSIGHTS_CONNECTION_STRING ? `to Application Insights (${settings.ARCMON_TELEMETRY_AUTH === 'entra' ? 'Microsoft Entra ID token' : 'instrumentation key only'})` : 'off (no APPLICATIONINSIGHTS_CONNECTION_STRING)'}; Ctrl-C to stop\n`,
     );

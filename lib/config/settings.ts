@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { CLOUDS, SCENARIOS } from '../catalog/types';
 import { parseCidr } from '../probes/addresses';
+import { parseDnsServer } from '../probes/dns';
+import { parseProxyUrl } from '../probes/proxy';
 import { faultText, readPemCertificates } from './pem';
 
 /**
@@ -85,7 +87,19 @@ const rootCertificatesPem = (name: string) =>
 /** NCRONTAB with six fields (seconds first), or an Azure Functions TimeSpan like 00:05:00. */
 const NCRONTAB = /^(\S+\s+){5}\S+$/;
 
-export const SETTINGS_SHAPE = {
+export /** A proxy URL checked as the probes will read it (http:// only, a host, well-formed % escapes in the user info). */
+function proxyUrl(name: string) {
+  return optionalText.superRefine((v, ctx) => {
+    if (v === undefined) return;
+    try {
+      parseProxyUrl(v, [], name);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+    }
+  });
+}
+
+const SETTINGS_SHAPE = {
   ARCMON_CLOUD: z.enum(CLOUDS, { message: `ARCMON_CLOUD must be one of ${CLOUDS.join(', ')}` }).default('AzureCloud'),
   ARCMON_REGION: z
     .string({ message: 'ARCMON_REGION is required: set it to the Azure region of your Arc resources, e.g. eastus' })
@@ -152,10 +166,18 @@ export const SETTINGS_SHAPE = {
       }
       return ranges;
     }),
-  ARCMON_DNS_SERVER: optionalText,
-  ARCMON_PROXY: optionalText.pipe(
-    z.url({ message: 'ARCMON_PROXY must be a URL such as http://proxy.contoso.com:3128' }).optional(),
-  ),
+  ARCMON_DNS_SERVER: optionalText.superRefine((v, ctx) => {
+    if (v === undefined) return;
+    try {
+      parseDnsServer(v);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: `ARCMON_DNS_SERVER "${v}" is not an IP address with an optional port; use e.g. 10.0.0.4, 10.0.0.4:53 or [fd00::4]:53`,
+      });
+    }
+  }),
+  ARCMON_PROXY: proxyUrl('ARCMON_PROXY'),
   /** PEM text (not a path) of root certificates that count as genuine besides Azure's. Default none. */
   ARCMON_EXPECTED_ROOTS_PEM: rootCertificatesPem('ARCMON_EXPECTED_ROOTS_PEM'),
   /** https://<account>.table.core.windows.net (or the cloud's equivalent). Managed identity is used. */
@@ -192,7 +214,7 @@ export const SETTINGS_SHAPE = {
    */
   AZURE_TENANT_ID: optionalText,
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
-  HTTPS_PROXY: optionalText,
+  HTTPS_PROXY: proxyUrl('HTTPS_PROXY'),
   NO_PROXY: optionalText,
 } as const;
 

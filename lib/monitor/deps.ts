@@ -47,6 +47,7 @@ export async function createDeps(
       ? { connectionString: settings.ARCMON_STORAGE_CONNECTION_STRING }
       : { tableEndpoint: settings.ARCMON_TABLE_ENDPOINT, credential }),
     ...(opts.spoolDir ? { spoolDir: opts.spoolDir } : {}),
+    onUnreadableRow: (message) => opts.log(`warning: ${message}`),
   });
   try {
     await store.init();
@@ -58,19 +59,26 @@ export async function createDeps(
   if (settings.APPLICATIONINSIGHTS_CONNECTION_STRING) {
     // Loaded lazily: the SDK is the heaviest module we have, and a monitor without telemetry should not pay for it.
     const { createAppInsightsTelemetry } = await import('../telemetry/appInsights');
-    telemetry = await createAppInsightsTelemetry({
-      connectionString: settings.APPLICATIONINSIGHTS_CONNECTION_STRING,
-      ...(telemetryNeedsIdentity && credential
-        ? {
-            credential,
-            onTokenError: (message: string) =>
-              opts.log(
-                `warning: telemetry is not being sent: no Microsoft Entra ID token for Application Insights (${message}); give this machine an identity with the Monitoring Metrics Publisher role on the Application Insights resource, or set ARCMON_TELEMETRY_AUTH=key if that resource accepts keys`,
-              ),
-          }
-        : {}),
-      cloudRole: 'arc-connectivity-monitor',
-    });
+    // A telemetry sink that cannot start must not take the tables down with it.
+    try {
+      telemetry = await createAppInsightsTelemetry({
+        connectionString: settings.APPLICATIONINSIGHTS_CONNECTION_STRING,
+        ...(telemetryNeedsIdentity && credential
+          ? {
+              credential,
+              onTokenError: (message: string) =>
+                opts.log(
+                  `warning: telemetry is not being sent: no Microsoft Entra ID token for Application Insights (${message}); give this machine an identity with the Monitoring Metrics Publisher role on the Application Insights resource, or set ARCMON_TELEMETRY_AUTH=key if that resource accepts keys`,
+                ),
+            }
+          : {}),
+        cloudRole: 'arc-connectivity-monitor',
+      });
+    } catch (err) {
+      opts.log(
+        `warning: telemetry is off: Application Insights could not start (${err instanceof Error ? err.message : String(err)}); check APPLICATIONINSIGHTS_CONNECTION_STRING`,
+      );
+    }
   }
   return {
     store,

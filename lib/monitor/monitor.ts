@@ -74,34 +74,93 @@ export async function recordCycle(
   report: CycleReport,
   opts: { pastDue: boolean },
 ): Promise<MonitorCycleOutcome> {
-  let outcome: RegressionOutcome;
+  const noTransitions: RegressionOutcome = { states: [], incidents: [], transitions: [] };
+  let outcome: RegressionOutcome = noTransitions;
   let openIncidents: Incident[] = [];
+  let write: WriteStats;
+  // One evaluator per site at a time: concurrent runners judge one after the other, each from the other's state.
+  const lease = await deps.store.lockSite(cfg.site, { holder: report.cycleId });
   try {
-    const [previous, open] = await Promise.all([
-      deps.store.loadStates(cfg.site),
-      deps.store.loadOpenIncidents(cfg.site),
-    ]);
-    openIncidents = open;
-    outcome = evaluateCycle({ previous, openIncidents, report, config: cfg.regression });
-  } catch (err) {
-    // Without the previous state, transitions cannot be judged: judging from nothing would reset every counter and
-    // strand open incidents. The history is still stored (or spooled); transitions resume with the next cycle.
-    deps.log(`warning: previous state unavailable (${errorText(err)}); this cycle stores history only, no transitions`);
-    outcome = { states: [], incidents: [], transitions: [] };
+    if (lease.status === 'held') {
+      deps.log(
+        `warning: another runner of site ${cfg.site} (${lease.holder}) holds its lease until ${lease.until}; this cycle stores history only, no transitions`,
+      );
+    } else {
+      try {
+        const [previous, open] = await Promise.all([
+          deps.store.loadStates(cfg.site),
+          deps.store.loadOpenIncidents(cfg.site),
+        ]);
+        const newer = [...previous.values()].find((s) => s.lastCycleId > report.cycleId);
+        if (newer) {
+          // A later cycle was judged already (this one ran long, or a spool was replayed late): judging this one
+          // now would move counters backwards.
+          deps.log(
+            `warning: cycle ${report.cycleId} is older than the stored state (cycle ${newer.lastCycleId}); this cycle stores history only, no transitions`,
+          );
+        } else {
+          openIncidents = open;
+          outcome = evaluateCycle({ previous, openIncidents, report, config: cfg.regression });
+        }
+      } catch (err) {
+        // Without the previous state, transitions cannot be judged: judging from nothing would reset every counter
+        // and strand open incidents. The history is still stored (or spooled); transitions resume next cycle.
+        deps.log(
+          `warning: previous state unavailable (${errorText(err)}); this cycle stores history only, no transitions`,
+        );
+        outcome = noTransitions;
+      }
+    }
+    write = await writeOrReport(deps, report, outcome);
+  } finally {
+    if (lease.status === 'acquired') {
+      await lease
+        .release()
+        .catch((err: unknown) => deps.log(`warning: could not release the site lease (${errorText(err)})`));
+    }
   }
-  const write = await deps.store.writeCycle(report, outcome);
   const stillOpen = new Map(openIncidents.map((i) => [i.incidentId, i]));
   for (const i of outcome.incidents) {
     if (i.status === 'open') stillOpen.set(i.incidentId, i);
     else stillOpen.delete(i.incidentId);
   }
-  deps.telemetry.reportCycle(report, outcome, { pastDue: opts.pastDue, openIncidents: stillOpen.size });
+  // The heartbeat and availability results go out whatever happened to the tables, and the reverse.
   try {
+    deps.telemetry.reportCycle(report, outcome, { pastDue: opts.pastDue, openIncidents: stillOpen.size });
     await deps.telemetry.flush();
   } catch (err) {
-    deps.log(`warning: telemetry flush failed (${errorText(err)})`);
+    deps.log(`warning: telemetry failed (${errorText(err)})`);
   }
   return { report, outcome, write };
+}
+
+/**
+ * Writes the cycle; a store that throws (a bug, or a failure it could not keep on disk) is reported in the stats
+ * instead of ending the cycle, so telemetry still goes out.
+ */
+async function writeOrReport(
+  deps: Omit<MonitorDeps, 'probe'>,
+  report: CycleReport,
+  outcome: RegressionOutcome,
+): Promise<WriteStats> {
+  try {
+    return await deps.store.writeCycle(report, outcome);
+  } catch (err) {
+    deps.log(`warning: the cycle could not be stored (${errorText(err)})`);
+    return {
+      entities: 0,
+      requests: 0,
+      batches: 0,
+      durationMs: 0,
+      spooled: { batches: 0, entities: 0 },
+      flushed: { batches: 0, entities: 0 },
+      pendingSpoolBatches: 0,
+      rejectedSpoolBatches: 0,
+      droppedEntities: 0,
+      lost: report.results.length,
+      error: errorText(err),
+    };
+  }
 }
 
 function errorText(err: unknown): string {
@@ -116,6 +175,8 @@ export function cycleSummary(r: MonitorCycleOutcome): string {
   if (w.flushed.entities > 0) stored.push(`wrote ${w.flushed.entities} spooled entities of earlier cycles`);
   if (w.spooled.entities > 0)
     stored.push(`SPOOLED ${w.spooled.entities} entities (table store unreachable: ${w.error ?? 'unknown'})`);
+  if (w.lost) stored.push(`LOST ${w.lost} results (the store failed: ${w.error ?? 'unknown'})`);
+  if (w.rejectedSpoolBatches > 0) stored.push(`SET ASIDE ${w.rejectedSpoolBatches} batches the service rejected`);
   if (w.droppedEntities > 0) stored.push(`DROPPED ${w.droppedEntities} old history entities (spool full)`);
   return `cycle ${r.report.cycleId} site=${r.report.site}: ${r.report.results.length} endpoints, ${c.reachable} reachable, ${c.degraded} degraded, ${c.blocked} blocked, ${c.skipped} skipped in ${r.report.durationMs} ms; ${stored.join('; ')}`;
 }

@@ -193,10 +193,20 @@ export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle
     const url = notificationAllowlistUrl(inputs.cloud, inputs.region);
     const dispatcher = allowlistDispatcher(inputs, resolver, trust.ca);
     try {
-      const got = await fetchNotificationAllowlist(url, { dispatcher, signal: AbortSignal.timeout(inputs.timeoutMs) });
+      const patterns = [...new Set(expanded.skipped.map((s) => s.hostPattern).filter((p) => p.startsWith('azgn*')))];
+      const got = await fetchNotificationAllowlist(url, {
+        dispatcher,
+        signal: AbortSignal.timeout(inputs.timeoutMs),
+        patterns,
+      });
       if (got.ok) {
         wildcards.notificationHosts = got.hosts;
         notes.push(`notification allowlist: ${got.hosts.length} host(s) from ${url}`);
+        if (got.leftOut.count > 0) {
+          notes.push(
+            `notification allowlist: left out ${got.leftOut.count} entries that are not ${patterns.join(' or ')} host names or past the first ${got.hosts.length} (e.g. ${got.leftOut.examples.join(', ')})`,
+          );
+        }
         expanded = expand();
       } else {
         notes.push(`notification allowlist unavailable (${got.message}); azgn* hosts skipped`);

@@ -38,6 +38,15 @@ export function parseProxyUrl(text: string, noProxy: string | string[] = [], sou
     );
   }
   if (url.hostname === '') throw new Error(`${source}: the proxy URL has no host`);
+  try {
+    // Decoded again for every tunnel: a malformed escape must fail here, once, not in every probe.
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw new Error(
+      `${source}: the user name or password has a malformed % escape; write a literal % as %25 (e.g. http://user:p%25ss@proxy:3128)`,
+    );
+  }
   return { url, noProxy: splitNoProxy(noProxy) };
 }
 

@@ -28,16 +28,24 @@ export interface AzuriteOptions {
   binPath?: string;
   /** How long to wait for the port to accept. Default 20000 ms. */
   startTimeoutMs?: number;
+  /**
+   * Serve HTTPS with this certificate and key (PEM files). With `oauth`, Azurite also accepts Microsoft Entra ID
+   * bearer tokens (`--oauth basic`: audience, issuer and lifetime are checked, not the signature), which it allows
+   * only over HTTPS. Default: plain HTTP, shared key only.
+   */
+  https?: { certPath: string; keyPath: string; oauth?: boolean };
 }
 
 export interface AzuriteHandle {
-  /** Connection string for the dev account, table endpoint only (http). */
+  /** Connection string for the dev account, table endpoint only (http, or https with {@link AzuriteOptions.https}). */
   readonly connectionString: string;
-  /** `http://127.0.0.1:<port>/devstoreaccount1` */
+  /** `http://127.0.0.1:<port>/devstoreaccount1` (`https://` with {@link AzuriteOptions.https}) */
   readonly tableEndpoint: string;
   readonly port: number;
   /** Stops the process (graceful, then forced after 5 s). Safe to call twice. */
   stop(): Promise<void>;
+  /** Kills the process at once (SIGKILL: nothing saved, requests in flight cut). Start it again with `restart`. */
+  kill(): Promise<void>;
   /** Stops and starts again on the same port; data survives when it is on disk. */
   restart(): Promise<void>;
 }
@@ -166,6 +174,10 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteHa
   if (location) await mkdir(location, { recursive: true });
   const args = ['--disableTelemetry', '--skipApiVersionCheck', '--silent'];
   args.push(...(location ? ['--location', location] : ['--inMemoryPersistence']));
+  if (opts.https) {
+    args.push('--cert', opts.https.certPath, '--key', opts.https.keyPath);
+    if (opts.https.oauth) args.push('--oauth', 'basic');
+  }
   // In memory, Azurite still treats its working directory as its workspace: keep that out of the project.
   const cwd = location ?? tmpdir();
 
@@ -182,9 +194,10 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteHa
     }
   }
 
-  const tableEndpoint = `http://${HOST}:${port}/${DEV_ACCOUNT}`;
+  const scheme = opts.https ? 'https' : 'http';
+  const tableEndpoint = `${scheme}://${HOST}:${port}/${DEV_ACCOUNT}`;
   const connectionString =
-    `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};` +
+    `DefaultEndpointsProtocol=${scheme};AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};` +
     `TableEndpoint=${tableEndpoint};`;
 
   let current: Running | undefined = running;
@@ -198,6 +211,14 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteHa
     tableEndpoint,
     port,
     stop,
+    async kill() {
+      const r = current;
+      current = undefined;
+      if (!r) return;
+      r.child.kill('SIGKILL');
+      await r.exited;
+      process.removeListener('exit', r.killOnExit);
+    },
     async restart() {
       await stop();
       for (let attempt = 1; !current; attempt++) {

@@ -88,7 +88,7 @@ export function historyEntity(report: CycleReport, cycleStart: Date, item: Targe
     MAX_JSON_CHARS,
   );
   const tls = result.tls;
-  return compact(historyPartitionKey(report.site, cycleStart), historyRowKey(cycleStart, target.id), {
+  return compact(historyPartitionKey(report.site, cycleStart), historyRowKey(cycleStart, target.id, report.cycleId), {
     site: report.site,
     cycleId: report.cycleId,
     cycleStartedAt: report.startedAt,
@@ -145,8 +145,11 @@ export function historyEntity(report: CycleReport, cycleStart: Date, item: Targe
   });
 }
 
-/** One state row: PartitionKey = site, RowKey = target id. */
-export function stateEntity(state: EndpointState): StoredEntity {
+/**
+ * One state row: PartitionKey = site, RowKey = target id. `foreignConditions` (counters of incident kinds this
+ * version does not know, read from the row it replaces) are written back beside this version's counters.
+ */
+export function stateEntity(state: EndpointState, foreignConditions: Record<string, unknown> = {}): StoredEntity {
   return compact(encodeKeyPart(state.site), encodeKeyPart(state.targetId), {
     site: state.site,
     targetId: state.targetId,
@@ -164,7 +167,7 @@ export function stateEntity(state: EndpointState): StoredEntity {
     lastLatencyMs: msOrUndefined(state.lastLatencyMs),
     lastCycleId: state.lastCycleId,
     lastCheckedAt: state.lastCheckedAt,
-    conditions: JSON.stringify(state.conditions),
+    conditions: JSON.stringify({ ...foreignConditions, ...state.conditions }),
   });
 }
 
@@ -239,6 +242,12 @@ class RowReader {
     return v as T;
   }
 
+  /** Like {@link optOneOf}, but a value outside `allowed` reads as absent instead of failing. */
+  optKnown<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    const v = this.optText(name);
+    return v !== undefined && (allowed as readonly string[]).includes(v) ? (v as T) : undefined;
+  }
+
   optOneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
     return this.optText(name) === undefined ? undefined : this.oneOf(name, allowed);
   }
@@ -266,16 +275,37 @@ function conditionsFrom(r: RowReader, table: string, row: Record<string, unknown
   }
   for (const [kind, counter] of Object.entries(raw as Record<string, unknown>)) {
     const c = counter as Partial<ConditionCounter> | null;
-    if (
-      !(INCIDENT_KINDS as readonly string[]).includes(kind) ||
-      typeof c?.failing !== 'number' ||
-      typeof c.passing !== 'number'
-    ) {
+    // A kind of a newer version: kept aside by foreignConditionsOf, not judged by this one.
+    if (!(INCIDENT_KINDS as readonly string[]).includes(kind)) continue;
+    if (typeof c?.failing !== 'number' || typeof c.passing !== 'number') {
       throw new StoredRowError(table, row.partitionKey, row.rowKey, `conditions.${kind} is not a counter`);
     }
-    conditions[kind as IncidentKind] = { failing: c.failing, passing: c.passing };
+    conditions[kind as IncidentKind] = {
+      failing: c.failing,
+      passing: c.passing,
+      ...(typeof c.firstFailingCycleId === 'string' ? { firstFailingCycleId: c.firstFailingCycleId } : {}),
+    };
   }
   return conditions;
+}
+
+/**
+ * Counters in a state row for incident kinds this version does not know (written by a newer version of the monitor):
+ * kept as they are so a rewrite of the row carries them on.
+ */
+export function foreignConditionsOf(row: Record<string, unknown>): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = typeof row.conditions === 'string' ? JSON.parse(row.conditions) : undefined;
+  } catch {
+    return {};
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
+  return Object.fromEntries(
+    Object.entries(raw as Record<string, unknown>).filter(
+      ([kind]) => !(INCIDENT_KINDS as readonly string[]).includes(kind),
+    ),
+  );
 }
 
 /** Drops properties whose value is `undefined`, so read-back objects equal what was written. */
@@ -299,8 +329,9 @@ export function stateFromRow(table: string, row: Record<string, unknown>): Endpo
     lastCycleId: r.text('lastCycleId'),
     lastCheckedAt: r.text('lastCheckedAt'),
     conditions: conditionsFrom(r, table, row),
-    failureCode: r.optOneOf('failureCode', CODES),
-    phase: r.optOneOf('phase', PHASES),
+    // A code or phase of a newer version only describes the last result; the state is still usable without it.
+    failureCode: r.optKnown('failureCode', CODES),
+    phase: r.optKnown('phase', PHASES),
     message: r.optText('message'),
     baselineLatencyMs: r.optNumber('baselineLatencyMs'),
     lastLatencyMs: r.optNumber('lastLatencyMs'),

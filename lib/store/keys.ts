@@ -61,9 +61,13 @@ export function historyPartitionKey(site: string, cycleStart: Date): string {
   return `${encodeKeyPart(site)}|${hourBucket(cycleStart)}`;
 }
 
-/** History RowKey: newest cycle first, then target: `invertedTicks|targetId`. */
-export function historyRowKey(cycleStart: Date, targetId: string): string {
-  return `${invertedTicks(cycleStart)}|${encodeKeyPart(targetId)}`;
+/**
+ * History RowKey: newest cycle first, then the cycle's own tag, then target: `invertedTicks|cycleTag|targetId`. The
+ * tag (the cycle id without its leading start time) keeps two runners that started in the same millisecond apart.
+ */
+export function historyRowKey(cycleStart: Date, targetId: string, cycleId: string): string {
+  const tag = cycleId.replace(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z-?/, '');
+  return `${invertedTicks(cycleStart)}|${encodeKeyPart(tag)}|${encodeKeyPart(targetId)}`;
 }
 
 /**

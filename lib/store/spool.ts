@@ -1,5 +1,7 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { StoredEntity, StoredValue } from './entities';
 
 /** The three tables, in the order a cycle writes them. */
@@ -14,6 +16,8 @@ export interface PendingBatch {
 }
 
 const FORMAT = 'arcmon-spool/1';
+/** Why each set-aside file was set aside. */
+export const REJECTED_LOG = 'rejected.log';
 
 interface SpoolFile extends PendingBatch {
   format: typeof FORMAT;
@@ -78,24 +82,55 @@ function parseSpoolFile(path: string, text: string): SpoolFile {
 }
 
 /**
+ * The default spool root: private to this user and to one table store (endpoint and prefix), under the OS temporary
+ * directory, e.g. `/tmp/arcmon-spool-1000-3f2a9c1b7e40`. Each site has its own directory below it.
+ */
+export function defaultSpoolRoot(storeIdentity: string): string {
+  const uid = process.getuid?.() ?? 'user';
+  const digest = createHash('sha256').update(storeIdentity).digest('hex').slice(0, 12);
+  return join(tmpdir(), `arcmon-spool-${uid}-${digest}`);
+}
+
+/**
  * Batches the store could not write, kept as JSON files under `<root>/<site>/` until a flush writes them.
  * Names are deterministic per cycle and batch, so spooling the same batch twice keeps one file.
  */
 export class Spool {
   constructor(readonly root: string) {}
 
-  /** Saves a batch atomically (write to a temporary file, then rename). Returns its path. */
-  async put(site: string, cycleId: string, index: number, batch: PendingBatch): Promise<string> {
+  private readonly checked = new Set<string>();
+
+  /**
+   * Creates `dir` (mode 0700) or checks that it is private: a directory of this user that no one else can read or
+   * write. A spool holds what the monitor saw and is replayed as is, so a shared or predictable one is refused.
+   */
+  private async ensurePrivate(dir: string): Promise<void> {
+    if (this.checked.has(dir)) return;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const info = await lstat(dir);
+    const uid = process.getuid?.();
+    if (!info.isDirectory()) throw new Error(`spool directory ${dir} is not a directory`);
+    if (uid !== undefined && (info.uid !== uid || (info.mode & 0o077) !== 0)) {
+      throw new Error(
+        `spool directory ${dir} is not private (owner ${info.uid}, mode ${(info.mode & 0o777).toString(8)}): it must belong to this user (uid ${uid}) with mode 700; remove it or choose another directory`,
+      );
+    }
+    this.checked.add(dir);
+  }
+
+  /** Saves a batch atomically (write to a temporary file, then rename). */
+  async put(site: string, cycleId: string, index: number, batch: PendingBatch): Promise<SpoolEntry> {
     const dir = join(this.root, safeName(site));
-    await mkdir(dir, { recursive: true });
+    await this.ensurePrivate(this.root);
+    await this.ensurePrivate(dir);
     const order = TABLE_ROLES.indexOf(batch.role);
     const name = `${safeName(cycleId)}.${order}.${String(index).padStart(5, '0')}.json`;
     const path = join(dir, name);
     const file: SpoolFile = { format: FORMAT, cycleId, spooledAt: new Date().toISOString(), ...batch };
     const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(file));
+    await writeFile(tmp, JSON.stringify(file), { mode: 0o600 });
     await rename(tmp, path);
-    return path;
+    return { path, name, role: batch.role };
   }
 
   /** Every waiting batch, per site in write order; `site` limits the listing to one site. */
@@ -129,9 +164,14 @@ export class Spool {
     await rm(entry.path, { force: true });
   }
 
-  /** Sets a file aside (`.rejected`) so it no longer blocks the spool, and keeps it for inspection. */
-  async reject(entry: SpoolEntry): Promise<void> {
+  /**
+   * Sets a file aside (`.rejected`) so it no longer blocks the spool, keeps it for inspection, and records why in
+   * `rejected.log` beside it (one JSON line per file: file, reason, time).
+   */
+  async reject(entry: SpoolEntry, reason: string): Promise<void> {
     await rename(entry.path, `${entry.path}.rejected`);
+    const line = JSON.stringify({ file: `${entry.name}.rejected`, reason, at: new Date().toISOString() });
+    await appendFile(join(dirname(entry.path), REJECTED_LOG), `${line}\n`, { mode: 0o600 });
   }
 
   /**

@@ -1,5 +1,3 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { odata, RestError, TableClient } from '@azure/data-tables';
 import type { TableServiceClientOptions, TransactionAction } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
@@ -7,16 +5,19 @@ import type { CycleReport, EndpointState, Incident, RegressionOutcome } from '..
 import type { StoredEntity } from './entities';
 import {
   entityWireBytes,
+  foreignConditionsOf,
   historyEntity,
   incidentEntity,
   incidentFromRow,
   rowFromStored,
   stateEntity,
   stateFromRow,
+  StoredRowError,
 } from './entities';
 import { cycleInstant, encodeKeyPart, hourBucket } from './keys';
+import { acquireSiteLease, LEASE_ROW_KEY } from './lease';
 import type { PendingBatch, SpoolEntry, TableRole } from './spool';
-import { Spool, SpoolFileError, TABLE_ROLES } from './spool';
+import { defaultSpoolRoot, Spool, SpoolFileError, TABLE_ROLES } from './spool';
 import type { FlushStats, LatestView, MonitorStore, StoreRequestInfo, WriteStats } from './types';
 import { StoreUnavailableError } from './types';
 
@@ -42,7 +43,11 @@ export interface TableStoreOptions {
   /** Table name prefix: tables are `<prefix>History`, `<prefix>State`, `<prefix>Incidents`. */
   prefix: string;
   retry?: StoreRetryOptions;
-  /** Root of the outage spool; batches go to `<spoolDir>/<site>/`. Default `<os tmpdir>/arcmon-spool`. */
+  /**
+   * Root of the outage spool, chosen by the edge (the runner's data directory, say); batches go to
+   * `<spoolDir>/<site>/`, both private (mode 700, refused otherwise). Default: {@link defaultSpoolRoot} of this
+   * store's endpoint and prefix.
+   */
   spoolDir?: string;
   /** Size at which the spool starts dropping its oldest history batches. Default 512 MiB. */
   spoolLimitBytes?: number;
@@ -50,6 +55,11 @@ export interface TableStoreOptions {
   concurrency?: number;
   /** Called after every HTTP request the store sends (retries included). */
   onRequest?: (info: StoreRequestInfo) => void;
+  /**
+   * Called with a row this version cannot read (written by a newer version, or by hand). Such rows are kept as they
+   * are, never overwritten, and left out of the picture; they never fail a call. Default: ignored.
+   */
+  onUnreadableRow?: (message: string) => void;
 }
 
 /** A {@link MonitorStore} on Azure Table Storage (or Azurite). */
@@ -64,8 +74,28 @@ const MAX_BATCH_ENTITIES = 100;
 /** The service limit is 4 MiB per transaction; stay well under it. */
 const MAX_BATCH_BYTES = 3 * 1024 * 1024;
 
-/** How a failure is handled: retried, treated as the store being unavailable, or thrown (a bug). */
-export type StoreErrorKind = 'transient' | 'unavailable' | 'fatal';
+/**
+ * What a failure means for the data. `transient`: worth retrying (network, timeouts, throttling, 5xx, the token
+ * service); once retries run out the store counts as unavailable and the data stays in the spool. `unavailable`:
+ * retrying now will not help (401/403: identity or role missing; anything unrecognised), but the data is kept for a
+ * later flush. `rejected`: the service answered that this batch itself is invalid (400, 413): only such a batch is set
+ * aside, with the service's reason.
+ */
+export type StoreErrorKind = 'transient' | 'unavailable' | 'rejected';
+
+/**
+ * Errors of @azure/identity (and MSAL under it) when the token service fails: an IMDS or App Service identity endpoint
+ * that is restarting, throttled or unreachable. Matched by name, so the store does not load the identity library.
+ */
+const TOKEN_SERVICE_ERRORS = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AggregateAuthenticationError',
+  'AuthenticationRequiredError',
+]);
+
+/** Statuses by which the service says a transaction itself is invalid: retrying the same bytes cannot succeed. */
+const REJECTING_STATUSES = new Set([400, 405, 411, 413, 414, 415, 431]);
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -84,23 +114,20 @@ const NETWORK_CODES = new Set([
   RestError.REQUEST_SEND_ERROR,
 ]);
 
-/**
- * Classifies a failure of a table operation. Transient: network errors, timeouts, 408, 429, 5xx (retried, then
- * the store counts as unavailable). Unavailable: 401/403 (identity or role missing: retrying will not help, but
- * data is kept). Anything else is fatal: a request the service rejects as invalid is a bug.
- */
+/** Classifies a failure of a table operation by what it means for the data (see {@link StoreErrorKind}). */
 export function classifyStoreError(error: unknown): StoreErrorKind {
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) return 'transient';
+  if (error instanceof Error && TOKEN_SERVICE_ERRORS.has(error.name)) return 'transient';
   if (error instanceof RestError) {
     const status = error.statusCode;
     if (status === undefined) return error.code && NETWORK_CODES.has(error.code) ? 'transient' : 'unavailable';
     if (status === 408 || status === 429 || status >= 500) return 'transient';
-    if (status === 401 || status === 403) return 'unavailable';
-    return 'fatal';
+    if (REJECTING_STATUSES.has(status)) return 'rejected';
+    return 'unavailable';
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'transient';
-  return 'fatal';
+  return 'unavailable';
 }
 
 function describe(error: unknown): string {
@@ -129,6 +156,14 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, 
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Whether the row in the table says more recent things than a spooled entity for it. */
+function storedIsNewer(role: TableRole, stored: Record<string, unknown>, spooled: StoredEntity): boolean {
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  if (role === 'state') return text(stored.lastCycleId) > text(spooled.lastCycleId);
+  if (stored.status === 'resolved' && spooled.status === 'open') return true;
+  return stored.status === spooled.status && text(stored.lastFailingCycleId) > text(spooled.lastFailingCycleId);
 }
 
 /** Groups entities by partition (keeping the last of duplicate row keys) and cuts transactions. */
@@ -171,7 +206,9 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     timeoutMs: opts.retry?.timeoutMs ?? 15_000,
   };
   const concurrency = Math.max(1, opts.concurrency ?? 4);
-  const spool = new Spool(opts.spoolDir ?? join(tmpdir(), 'arcmon-spool'));
+  const spool = new Spool(
+    opts.spoolDir ?? defaultSpoolRoot(`${opts.tableEndpoint ?? opts.connectionString ?? ''}|${opts.prefix}`),
+  );
   const spoolLimitBytes = opts.spoolLimitBytes ?? 512 * 1024 * 1024;
   const tables: Record<TableRole, string> = {
     history: `${opts.prefix}History`,
@@ -236,7 +273,32 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
   const known = {
     states: new Map<string, Map<string, EndpointState>>(),
     incidents: new Map<string, Map<string, Incident>>(),
+    /** Per site and state row key: counters of incident kinds of a newer version, carried on when rewritten. */
+    foreign: new Map<string, Map<string, Record<string, unknown>>>(),
+    /** Per site: row keys of state rows this version cannot read; never overwritten. */
+    unreadable: new Map<string, Set<string>>(),
   };
+
+  /** Reads rows with `read`; rows it cannot read are reported and returned apart, never thrown. */
+  function readAll<T>(
+    table: string,
+    rows: Record<string, unknown>[],
+    read: (table: string, row: Record<string, unknown>) => T,
+  ): { items: T[]; unreadable: { rowKey: string; message: string }[] } {
+    const items: T[] = [];
+    const unreadable: { rowKey: string; message: string }[] = [];
+    for (const row of rows) {
+      try {
+        items.push(read(table, row));
+      } catch (e) {
+        if (!(e instanceof StoredRowError)) throw e;
+        const message = `kept a row this version cannot read (a newer version wrote it?): ${e.message}`;
+        unreadable.push({ rowKey: String(row.rowKey), message });
+        opts.onUnreadableRow?.(message);
+      }
+    }
+    return { items, unreadable };
+  }
 
   async function withRetry<T>(op: (signal: AbortSignal) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -260,6 +322,35 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
       // The table vanished (or init never ran): create it and write once more.
       await withRetry((abortSignal) => client.createTable({ abortSignal }));
       await withRetry((abortSignal) => client.submitTransaction(actions, { abortSignal }));
+    }
+  }
+
+  /**
+   * Replays a spooled state or incident batch without overwriting anything newer: rows a later cycle wrote (another
+   * instance, or this one after the outage) are left alone, and a resolved incident is never reopened. Each row is
+   * written only if it is still what was read (ETag), or created only if still missing; a race means read again.
+   * Returns the entities skipped as older than the table.
+   */
+  async function submitUnlessNewer(batch: PendingBatch): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const rows = await queryAll(batch.role, odata`PartitionKey eq ${batch.partitionKey}`);
+      const current = new Map(rows.map((r) => [String(r.rowKey), r]));
+      const actions: TransactionAction[] = [];
+      let skipped = 0;
+      for (const e of batch.entities) {
+        const stored = current.get(e.rowKey);
+        if (!stored) actions.push(['create', e]);
+        else if (storedIsNewer(batch.role, stored, e)) skipped += 1;
+        else actions.push(['update', e, 'Replace', { etag: String(stored.etag) }]);
+      }
+      if (actions.length === 0) return skipped;
+      try {
+        await withRetry((abortSignal) => clients[batch.role].submitTransaction(actions, { abortSignal }));
+        return skipped;
+      } catch (e) {
+        const status = e instanceof RestError ? e.statusCode : undefined;
+        if ((status !== 409 && status !== 412) || attempt >= 5) throw e;
+      }
     }
   }
 
@@ -307,7 +398,7 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
 
   async function flushSpool(): Promise<FlushStats> {
     const before = requests;
-    const stats: FlushStats = { batches: 0, entities: 0, requests: 0, pending: 0, rejected: 0 };
+    const stats: FlushStats = { batches: 0, entities: 0, requests: 0, pending: 0, rejected: 0, skippedOlder: 0 };
     const entries = await spool.list();
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as SpoolEntry;
@@ -316,16 +407,16 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
         batch = await spool.read(entry);
       } catch (e) {
         if (!(e instanceof SpoolFileError)) throw e;
-        await spool.reject(entry);
+        await spool.reject(entry, e.message);
         stats.rejected += 1;
         continue;
       }
       try {
-        await submit(batch);
+        if (batch.role === 'history') await submit(batch);
+        else stats.skippedOlder += await submitUnlessNewer(batch);
       } catch (e) {
-        const kind = classifyStoreError(e);
-        if (kind === 'fatal') {
-          await spool.reject(entry);
+        if (classifyStoreError(e) === 'rejected') {
+          await spool.reject(entry, describe(e));
           stats.rejected += 1;
           stats.error = describe(e);
           continue;
@@ -364,7 +455,9 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     const cycleStart = cycleInstant(report.cycleId, report.startedAt);
     const perRole: Record<TableRole, StoredEntity[]> = {
       history: report.results.map((r) => historyEntity(report, cycleStart, r)),
-      state: outcome.states.map(stateEntity),
+      state: outcome.states
+        .filter((st) => !known.unreadable.get(st.site)?.has(encodeKeyPart(st.targetId)))
+        .map((st) => stateEntity(st, known.foreign.get(st.site)?.get(encodeKeyPart(st.targetId)))),
       incidents: outcome.incidents.map(incidentEntity),
     };
     const batches = TABLE_ROLES.flatMap((role) => toBatches(role, perRole[role]));
@@ -390,22 +483,32 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     };
     // Older batches still waiting means the store is down: spool behind them, keeping their order.
     let storeDown = flushed.pending > 0;
-    const keep = async (batch: PendingBatch) => {
-      await spool.put(report.site, report.cycleId, indexInRole.get(batch) ?? 0, batch);
+    const keep = async (batch: PendingBatch): Promise<SpoolEntry> => {
+      const entry = await spool.put(report.site, report.cycleId, indexInRole.get(batch) ?? 0, batch);
       stats.spooled.batches += 1;
       stats.spooled.entities += batch.entities.length;
+      return entry;
     };
 
     await eachLimited(batches, concurrency, async (batch) => {
-      if (storeDown) return keep(batch);
+      if (storeDown) {
+        await keep(batch);
+        return;
+      }
       try {
         await submit(batch);
         stats.batches += 1;
         stats.entities += batch.entities.length;
       } catch (e) {
-        if (classifyStoreError(e) === 'fatal') throw e;
-        storeDown = true;
         stats.error ??= describe(e);
+        if (classifyStoreError(e) === 'rejected') {
+          // The service refused this batch itself: set it aside with the reason, keep writing the others.
+          const entry = await keep(batch);
+          await spool.reject(entry, describe(e));
+          stats.rejectedSpoolBatches += 1;
+          return;
+        }
+        storeDown = true;
         await keep(batch);
       }
     });
@@ -421,13 +524,22 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
   async function loadStates(site: string): Promise<Map<string, EndpointState>> {
     let states: Map<string, EndpointState>;
     try {
-      const rows = await queryAll('state', odata`PartitionKey eq ${encodeKeyPart(site)}`);
-      states = new Map(rows.map((row) => stateFromRow(tables.state, row)).map((s) => [s.targetId, s]));
+      const rows = await queryAll(
+        'state',
+        odata`PartitionKey eq ${encodeKeyPart(site)} and RowKey ne ${LEASE_ROW_KEY}`,
+      );
+      const read = readAll(tables.state, rows, stateFromRow);
+      states = new Map(read.items.map((s) => [s.targetId, s]));
+      known.unreadable.set(site, new Set(read.unreadable.map((u) => u.rowKey)));
+      const foreign = new Map<string, Record<string, unknown>>();
+      for (const row of rows) {
+        const extra = foreignConditionsOf(row);
+        if (Object.keys(extra).length > 0) foreign.set(String(row.rowKey), extra);
+      }
+      known.foreign.set(site, foreign);
     } catch (e) {
       const cached = known.states.get(site);
-      if (classifyStoreError(e) === 'fatal' || !cached) {
-        throw unavailable(e, `cannot load the states of site ${site}`);
-      }
+      if (!cached) throw unavailable(e, `cannot load the states of site ${site}`);
       states = new Map(cached);
     }
     for (const row of await spooledRows('state', site)) {
@@ -443,12 +555,10 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     try {
       const filter = odata`PartitionKey eq ${encodeKeyPart(site)} and status eq ${'open'}`;
       const rows = await queryAll('incidents', filter);
-      open = new Map(rows.map((row) => incidentFromRow(tables.incidents, row)).map((i) => [i.incidentId, i]));
+      open = new Map(readAll(tables.incidents, rows, incidentFromRow).items.map((i) => [i.incidentId, i]));
     } catch (e) {
       const cached = known.incidents.get(site);
-      if (classifyStoreError(e) === 'fatal' || !cached) {
-        throw unavailable(e, `cannot load the open incidents of site ${site}`);
-      }
+      if (!cached) throw unavailable(e, `cannot load the open incidents of site ${site}`);
       open = new Map(cached);
     }
     for (const row of await spooledRows('incidents', site)) {
@@ -461,63 +571,88 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
   }
 
   function unavailable(e: unknown, what: string): Error {
-    if (classifyStoreError(e) === 'fatal') return e instanceof Error ? e : new Error(String(e));
     return new StoreUnavailableError(`Table store: ${what}: ${describe(e)}`, { cause: e });
   }
 
   async function latest(site?: string): Promise<LatestView> {
     const partition = site === undefined ? undefined : odata`PartitionKey eq ${encodeKeyPart(site)}`;
     const openFilter = odata`status eq ${'open'}`;
+    const notLease = odata`RowKey ne ${LEASE_ROW_KEY}`;
     const [stateRows, incidentRows] = await Promise.all([
-      queryAll('state', partition),
+      queryAll('state', partition ? `${partition} and ${notLease}` : notLease),
       queryAll('incidents', partition ? `${partition} and ${openFilter}` : openFilter),
     ]);
     const byKey = (a: { site: string; targetId: string }, b: { site: string; targetId: string }) =>
       a.site.localeCompare(b.site) || a.targetId.localeCompare(b.targetId);
+    const states = readAll(tables.state, stateRows, stateFromRow);
+    const incidents = readAll(tables.incidents, incidentRows, incidentFromRow);
     return {
-      states: stateRows.map((r) => stateFromRow(tables.state, r)).sort(byKey),
-      openIncidents: incidentRows
-        .map((r) => incidentFromRow(tables.incidents, r))
-        .sort((a, b) => byKey(a, b) || a.openedAt.localeCompare(b.openedAt)),
+      states: states.items.sort(byKey),
+      openIncidents: incidents.items.sort((a, b) => byKey(a, b) || a.openedAt.localeCompare(b.openedAt)),
+      unreadable: [...states.unreadable, ...incidents.unreadable].map((u) => u.message),
     };
   }
 
-  async function purgeHistory(olderThan: Date, purgeOpts?: { maxBatches?: number }): Promise<number> {
-    const maxBatches = purgeOpts?.maxBatches ?? 200;
+  async function purgeHistory(
+    olderThan: Date,
+    purgeOpts?: { maxBatches?: number; timeBudgetMs?: number },
+  ): Promise<number> {
+    const deadline = performance.now() + (purgeOpts?.timeBudgetMs ?? 240_000);
+    let batchesLeft = purgeOpts?.maxBatches ?? 10_000;
     const sitePartitions = new Set<string>();
     for await (const page of pages('state', undefined, ['PartitionKey'])) {
       for (const row of page) if (typeof row.partitionKey === 'string') sitePartitions.add(row.partitionKey);
     }
     const cutoff = hourBucket(olderThan);
     let deleted = 0;
-    let batchesLeft = maxBatches;
     const deleteChunk = async (partitionKey: string, rowKeys: string[]) => {
       const actions: TransactionAction[] = rowKeys.map((rowKey) => ['delete', { partitionKey, rowKey }]);
-      await withRetry((abortSignal) => clients.history.submitTransaction(actions, { abortSignal }));
+      try {
+        await withRetry((abortSignal) => clients.history.submitTransaction(actions, { abortSignal }));
+      } catch (e) {
+        // 404: a row is gone already (a retried transaction that had succeeded, or another purge): delete the rest
+        // one by one, each 404 counting as done.
+        if (!(e instanceof RestError) || e.statusCode !== 404 || isTableNotFound(e)) throw e;
+        await eachLimited(rowKeys, concurrency, async (rowKey) => {
+          try {
+            await withRetry((abortSignal) => clients.history.deleteEntity(partitionKey, rowKey, { abortSignal }));
+          } catch (one) {
+            if (!(one instanceof RestError) || one.statusCode !== 404) throw one;
+          }
+        });
+      }
       deleted += rowKeys.length;
-      batchesLeft -= 1;
     };
-    for (const site of [...sitePartitions].sort()) {
+    /** Up to `share` transactions of one site's expired rows (whole hourly partitions, 100 rows a transaction). */
+    const purgeSite = async (site: string, share: number): Promise<boolean> => {
       // Site partitions are `site|yyyyMMddHH`: everything from `site|` up to the cutoff hour is older.
       const filter = odata`PartitionKey ge ${`${site}|`} and PartitionKey lt ${`${site}|${cutoff}`}`;
-      let partition: string | undefined;
-      let chunk: string[] = [];
-      for await (const page of pages('history', filter, ['PartitionKey', 'RowKey'])) {
+      const chunks: { partitionKey: string; rowKeys: string[] }[] = [];
+      let current: { partitionKey: string; rowKeys: string[] } | undefined;
+      outer: for await (const page of pages('history', filter, ['PartitionKey', 'RowKey'])) {
         for (const row of page) {
           const pk = row.partitionKey as string;
-          if (chunk.length > 0 && (pk !== partition || chunk.length === MAX_BATCH_ENTITIES)) {
-            await deleteChunk(partition as string, chunk);
-            chunk = [];
-            if (batchesLeft <= 0) return deleted;
+          if (!current || current.partitionKey !== pk || current.rowKeys.length === MAX_BATCH_ENTITIES) {
+            if (chunks.length === share) break outer;
+            chunks.push((current = { partitionKey: pk, rowKeys: [] }));
           }
-          partition = pk;
-          chunk.push(row.rowKey as string);
+          current.rowKeys.push(row.rowKey as string);
         }
       }
-      if (chunk.length > 0) {
-        await deleteChunk(partition as string, chunk);
-        if (batchesLeft <= 0) return deleted;
+      await eachLimited(chunks, concurrency, (c) => deleteChunk(c.partitionKey, c.rowKeys));
+      batchesLeft -= chunks.length;
+      return chunks.length === share;
+    };
+    // Fair across sites: rounds in which every site with expired rows gets an equal share of the budget.
+    let pending = [...sitePartitions];
+    while (pending.length > 0 && batchesLeft > 0 && performance.now() < deadline) {
+      const share = Math.max(1, Math.min(50, Math.floor(batchesLeft / pending.length)));
+      const stillPending: string[] = [];
+      for (const site of pending) {
+        if (batchesLeft <= 0 || performance.now() >= deadline) break;
+        if (await purgeSite(site, Math.min(share, batchesLeft))) stillPending.push(site);
       }
+      pending = stillPending;
     }
     return deleted;
   }
@@ -530,6 +665,12 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
         TABLE_ROLES.map((role) => withRetry((abortSignal) => clients[role].createTable({ abortSignal }))),
       );
     },
+    lockSite: (site, lockOpts) =>
+      acquireSiteLease(clients.state, site, {
+        holder: lockOpts?.holder ?? `pid ${process.pid}`,
+        ...(lockOpts?.waitMs !== undefined ? { waitMs: lockOpts.waitMs } : {}),
+        call: withRetry,
+      }),
     loadStates,
     loadOpenIncidents,
     writeCycle,

@@ -1,4 +1,5 @@
 import type { CycleReport, EndpointState, Incident, RegressionOutcome } from '../monitor/types';
+import type { SiteLease } from './lease';
 
 /** What one `writeCycle` (or `flushSpool`) did. */
 export interface WriteStats {
@@ -15,10 +16,12 @@ export interface WriteStats {
   flushed: { batches: number; entities: number };
   /** Batches still waiting in the spool when the call returned. */
   pendingSpoolBatches: number;
-  /** Spool files set aside as unwritable (malformed, or rejected by the service as invalid). */
+  /** Batches set aside as unwritable (malformed spool files, or batches the service rejected as invalid). */
   rejectedSpoolBatches: number;
   /** Oldest history entities dropped because the spool outgrew its size limit. */
   droppedEntities: number;
+  /** Results of this cycle neither written nor kept on disk (the store itself failed). Absent or 0 normally. */
+  lost?: number;
   /** Why the store was treated as unreachable, when it was. */
   error?: string;
 }
@@ -31,6 +34,8 @@ export interface FlushStats {
   /** Batches left in the spool (the store failed again part-way). */
   pending: number;
   rejected: number;
+  /** Spooled state and incident rows not written because the table already held something newer. */
+  skippedOlder: number;
   error?: string;
 }
 
@@ -38,6 +43,8 @@ export interface FlushStats {
 export interface LatestView {
   states: EndpointState[];
   openIncidents: Incident[];
+  /** Rows this version cannot read (kept in the tables as they are), one message each. */
+  unreadable: string[];
 }
 
 /**
@@ -47,6 +54,12 @@ export interface LatestView {
 export interface MonitorStore {
   /** Creates the tables when missing; safe to call every start. */
   init(): Promise<void>;
+  /**
+   * Takes the site's lease: one evaluator per site at a time, so concurrent runners (the timer beside "Run now", two
+   * runners by mistake) judge one after the other from each other's state. Waits up to `waitMs` (default 30 s) for a
+   * lease someone else holds; the lease expires by itself after a minute if its holder dies.
+   */
+  lockSite(site: string, opts?: { holder?: string; waitMs?: number }): Promise<SiteLease>;
   /** Latest state of every endpoint of a site, keyed by target id. */
   loadStates(site: string): Promise<Map<string, EndpointState>>;
   loadOpenIncidents(site: string): Promise<Incident[]>;
@@ -55,11 +68,12 @@ export interface MonitorStore {
   /** States and open incidents of one site, or of every site. */
   latest(site?: string): Promise<LatestView>;
   /**
-   * Deletes history partitions (site and hour) that ended before `olderThan`, in transactions of up to 100, at
-   * most `maxBatches` transactions per call (default 200, i.e. 20,000 entities); returns entities deleted.
-   * Sites are those present in the state table.
+   * Deletes history partitions (site and hour) that ended before `olderThan`, in transactions of up to 100, fairly
+   * across sites (rounds with an equal share each), 4 transactions in flight, until nothing is left, `maxBatches`
+   * transactions were sent (default 10,000, i.e. 1,000,000 rows) or `timeBudgetMs` passed (default 240 s, under the
+   * host's timeout). A row already gone (404) counts as deleted. Sites are those present in the state table.
    */
-  purgeHistory(olderThan: Date, opts?: { maxBatches?: number }): Promise<number>;
+  purgeHistory(olderThan: Date, opts?: { maxBatches?: number; timeBudgetMs?: number }): Promise<number>;
   /** Writes batches left on disk by earlier outages. */
   flushSpool(): Promise<FlushStats>;
 }

@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { benchColdStart } from './coldstart';
 import { benchProbes } from './probes';
 import { benchServiceTags } from './serviceTags';
+import { benchRetention } from './retention';
 import { benchTables } from './tables';
 
 async function main(): Promise<void> {
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     ['Table Storage writes (issue 3)', benchTables],
     ['cold start (issue 3)', benchColdStart],
     ['service tags per address (issue 12)', benchServiceTags],
+    ['retention (issue 10)', benchRetention],
   ];
   for (const [title, bench] of parts) {
     console.log(`\n== ${title}`);

@@ -9,6 +9,8 @@ import { createAzureLikePki, createLeaf } from '../helpers/pki';
 
 const QUERY = '/urls/allowlist?api-version=2020-01-01&location=eastus';
 
+const PATTERNS = ['azgn*.servicebus.windows.net'];
+
 const BIG_LIST = JSON.stringify(Array.from({ length: 200 }, (_, i) => `azgn${i}.servicebus.windows.net`));
 
 /** Answers per path, like the notification service would (or would not). */
@@ -103,12 +105,18 @@ describe('fetchNotificationAllowlist against a loopback HTTP server', () => {
     await close(server);
   });
   const fetch = (path: string, maxBytes?: number, signal = AbortSignal.timeout(10_000)) =>
-    fetchNotificationAllowlist(`${base}${path}`, { dispatcher, signal, ...(maxBytes ? { maxBytes } : {}) });
+    fetchNotificationAllowlist(`${base}${path}`, {
+      dispatcher,
+      signal,
+      patterns: PATTERNS,
+      ...(maxBytes ? { maxBytes } : {}),
+    });
 
   it('returns the valid host names of a 200 JSON array, lower-cased, deduplicated and sorted', async () => {
     expect(await fetch(QUERY)).toEqual({
       ok: true,
       hosts: ['azgnrelay-eastus-l1.servicebus.windows.net', 'azgnrelay-eastus-l2.servicebus.windows.net'],
+      leftOut: { count: 5, examples: ['*.servicebus.windows.net', 'not a host', 'localhost', '42', 'null'] },
     });
   });
 
@@ -116,7 +124,11 @@ describe('fetchNotificationAllowlist against a loopback HTTP server', () => {
     ['/error', (u: string) => `notification allowlist ${u} answered HTTP 500`],
     ['/html', (u: string) => `notification allowlist ${u} did not answer JSON`],
     ['/object', (u: string) => `notification allowlist ${u} did not answer a JSON array of host names`],
-    ['/nothing-valid', (u: string) => `notification allowlist ${u} listed no valid host names (2 entries)`],
+    [
+      '/nothing-valid',
+      (u: string) =>
+        `notification allowlist ${u} listed no host names matching azgn*.servicebus.windows.net (2 entries)`,
+    ],
     [
       '/big-declared',
       (u: string) =>
@@ -127,9 +139,10 @@ describe('fetchNotificationAllowlist against a loopback HTTP server', () => {
     expect(await fetch(path, 1024)).toEqual({ ok: false, message: message(`${base}${path}`) });
   });
 
-  it('accepts the same oversized list under the default limit', async () => {
+  it('takes the same oversized list under the default limit, up to 64 relay hosts, and reports the rest', async () => {
     const result = await fetch('/big-chunked');
-    expect(result.ok && result.hosts.length).toBe(201);
+    expect(result.ok && result.hosts.length).toBe(64);
+    expect(result.ok && result.leftOut.count).toBe(201 - 64);
   });
 
   it('reports a refused connection', async () => {
@@ -137,7 +150,11 @@ describe('fetchNotificationAllowlist against a loopback HTTP server', () => {
     const port = await listen(closed);
     await close(closed);
     const url = `http://127.0.0.1:${port}${QUERY}`;
-    const result = await fetchNotificationAllowlist(url, { dispatcher, signal: AbortSignal.timeout(10_000) });
+    const result = await fetchNotificationAllowlist(url, {
+      dispatcher,
+      signal: AbortSignal.timeout(10_000),
+      patterns: PATTERNS,
+    });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.message).toMatch(
       new RegExp(`^could not fetch notification allowlist ${escape(url)}: .*ECONNREFUSED`),
@@ -179,8 +196,12 @@ describe('fetchNotificationAllowlist over HTTPS with the caller’s dispatcher',
   });
 
   it('trusts what the dispatcher trusts', async () => {
-    const result = await fetchNotificationAllowlist(url, { dispatcher, signal: AbortSignal.timeout(10_000) });
-    expect(result).toEqual({
+    const result = await fetchNotificationAllowlist(url, {
+      dispatcher,
+      signal: AbortSignal.timeout(10_000),
+      patterns: PATTERNS,
+    });
+    expect(result).toMatchObject({
       ok: true,
       hosts: ['azgnrelay-eastus-l1.servicebus.windows.net', 'azgnrelay-eastus-l2.servicebus.windows.net'],
     });
@@ -192,6 +213,7 @@ describe('fetchNotificationAllowlist over HTTPS with the caller’s dispatcher',
       const result = await fetchNotificationAllowlist(url, {
         dispatcher: untrusting,
         signal: AbortSignal.timeout(10_000),
+        patterns: PATTERNS,
       });
       expect(result.ok).toBe(false);
       expect(!result.ok && result.message).toMatch(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { InvocationContext, type Timer } from '@azure/functions';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { probeCycle, resetHandlerState, status } from '../../functions/handlers';
+import { createHandlers } from '../../functions/handlers';
 import { SettingsError } from '../../lib/config/settings';
 import { CATALOG, expandTargets } from '../../lib/catalog';
 import type { Target } from '../../lib/catalog/types';
@@ -119,8 +119,14 @@ beforeAll(async () => {
   Object.assign(process.env, identity.env);
 });
 
+// Each test gets the handlers a freshly started host would have.
+let handlers = createHandlers();
+const probeCycle: typeof handlers.probeCycle = (...args) => handlers.probeCycle(...args);
+const status: typeof handlers.status = (...args) => handlers.status(...args);
+
 afterEach(async () => {
-  await resetHandlerState();
+  await handlers.close();
+  handlers = createHandlers();
   ingestion.setStatus(200);
 });
 

@@ -37,7 +37,9 @@ describe('row keys', () => {
     const at = new Date('2026-03-01T09:59:59.999Z');
     expect(hourBucket(at)).toBe('2026030109');
     expect(historyPartitionKey('hub-weu', at)).toBe('hub-weu|2026030109');
-    expect(historyRowKey(at, 'time.windows.com:123/udp')).toBe(`${invertedTicks(at)}|time.windows.com:123%2Fudp`);
+    expect(historyRowKey(at, 'time.windows.com:123/udp', '2026-03-01T09:59:58.000Z-a1b2')).toBe(
+      `${invertedTicks(at)}|a1b2|time.windows.com:123%2Fudp`,
+    );
   });
 
   it.each([
@@ -95,8 +97,12 @@ describe('store failures', () => {
     ['server error', new RestError('oops', { statusCode: 503 }), 'transient'],
     ['timeout', Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }), 'transient'],
     ['no role', new RestError('AuthorizationPermissionMismatch', { statusCode: 403 }), 'unavailable'],
-    ['bad request', new RestError('PropertyValueTooLarge', { statusCode: 400 }), 'fatal'],
-    ['a bug', new TypeError('x is undefined'), 'fatal'],
+    ['token service down', Object.assign(new Error('IMDS 503'), { name: 'CredentialUnavailableError' }), 'transient'],
+    ['token refused', Object.assign(new Error('AADSTS'), { name: 'AuthenticationError' }), 'transient'],
+    ['bad request', new RestError('PropertyValueTooLarge', { statusCode: 400 }), 'rejected'],
+    ['batch too large', new RestError('RequestBodyTooLarge', { statusCode: 413 }), 'rejected'],
+    ['conflict', new RestError('UpdateConditionNotSatisfied', { statusCode: 412 }), 'unavailable'],
+    ['a bug: data kept, not set aside', new TypeError('x is undefined'), 'unavailable'],
   ])('classifies %s', (_name, error, kind) => {
     expect(classifyStoreError(error)).toBe(kind);
   });

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -344,7 +344,12 @@ describe('Table Storage store', () => {
     const report = cycleReport('hub-weu', '2026-03-01T10:05:00.000Z', manyTargets(3));
     const stats = await store.writeCycle(report, outcomeOf(report));
     expect(stats).toMatchObject({ entities: 6, rejectedSpoolBatches: 1, pendingSpoolBatches: 0 });
-    expect(await readdir(join(spoolDir, 'hub-weu'))).toEqual(['2026-03-01T10_00_00.000Z-x.0.00000.json.rejected']);
+    expect((await readdir(join(spoolDir, 'hub-weu'))).sort()).toEqual([
+      '2026-03-01T10_00_00.000Z-x.0.00000.json.rejected',
+      'rejected.log',
+    ]);
+    const why = JSON.parse(await readFile(join(spoolDir, 'hub-weu', 'rejected.log'), 'utf8')) as { reason: string };
+    expect(why.reason).toMatch(/2026-03-01T10_00_00\.000Z-x\.0\.00000\.json: not valid JSON$/);
   });
 
   it.each([

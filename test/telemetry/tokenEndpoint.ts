@@ -26,14 +26,35 @@ export interface TokenEndpoint {
   tokenFor(clientId?: string): string;
   /** Answers requests for this user-assigned identity as App Service does for one not assigned to the app. */
   refuse(clientId: string): void;
+  /** While set, answers every request with this status (a token service that is down); `null` recovers. */
+  fail(status: number | null): void;
   close(): Promise<void>;
 }
 
-export async function startTokenEndpoint(): Promise<TokenEndpoint> {
+/**
+ * @param opts.jwt issue JWT-shaped tokens (unsigned: the header says `none`) with the requested resource as audience,
+ * an Entra ID issuer and an hour of lifetime, as a service that checks them (Azurite's `--oauth basic`) expects.
+ */
+export async function startTokenEndpoint(opts: { jwt?: boolean } = {}): Promise<TokenEndpoint> {
   const secret = `identity-header-${Math.random().toString(16).slice(2)}`;
   const requests: TokenRequest[] = [];
   const refused = new Set<string>();
-  const tokenFor = (clientId?: string | null) => `entra-token-for-${clientId ?? 'system-assigned'}`;
+  let failing: number | null = null;
+  const plainToken = (clientId?: string | null) => `entra-token-for-${clientId ?? 'system-assigned'}`;
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const jwtFor = (clientId: string | null, resource: string) => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      aud: resource.replace(/\/\.default$/, '').replace(/\/$/, ''),
+      iss: 'https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/',
+      iat: now - 60,
+      nbf: now - 60,
+      exp: now + 3600,
+      oid: plainToken(clientId),
+    };
+    return `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.${Buffer.from('unsigned').toString('base64url')}`;
+  };
+  const tokenFor = plainToken;
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -44,6 +65,7 @@ export async function startTokenEndpoint(): Promise<TokenEndpoint> {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     if (!secretOk) return answer(401, { statusCode: 401, message: 'X-IDENTITY-HEADER is missing or wrong' });
+    if (failing !== null) return answer(failing, { statusCode: failing, message: 'the identity service is down' });
     if (clientId !== null && refused.has(clientId)) {
       return answer(400, {
         statusCode: 400,
@@ -53,7 +75,7 @@ export async function startTokenEndpoint(): Promise<TokenEndpoint> {
     }
     const resource = url.searchParams.get('resource') ?? '';
     answer(200, {
-      access_token: tokenFor(clientId),
+      access_token: opts.jwt ? jwtFor(clientId, resource) : tokenFor(clientId),
       expires_on: String(Math.floor(Date.now() / 1000) + 3600),
       resource,
       token_type: 'Bearer',
@@ -68,6 +90,9 @@ export async function startTokenEndpoint(): Promise<TokenEndpoint> {
     requests,
     tokenFor: (clientId) => tokenFor(clientId),
     refuse: (clientId) => void refused.add(clientId),
+    fail: (status) => {
+      failing = status;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
