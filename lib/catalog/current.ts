@@ -6,7 +6,17 @@
  */
 import { describePage, PAGES, REMOVALS } from './sources';
 import type { PageRef, RemovalCommit } from './sources';
-import type { CatalogEntry, Cloud, GenuineCa, Machine, Protocol, ProtocolCheck, Requirement, Retirement, Scenario } from './types';
+import type {
+  CatalogEntry,
+  Cloud,
+  GenuineCa,
+  Machine,
+  Protocol,
+  ProtocolCheck,
+  Requirement,
+  Retirement,
+  Scenario,
+} from './types';
 
 function retirement(removed: RemovalCommit, note?: string): Retirement {
   return {
