@@ -7,6 +7,8 @@ const USAGE = `arcmon — Azure Arc connectivity monitor
 Commands:
   arcmon check [options]   check every endpoint Azure Arc needs, now, from this machine (arcmon check --help)
   arcmon run [options]     run the monitor on its schedule, storing history and raising incidents (arcmon run --help)
+  arcmon status [options]  latest verdict of every endpoint and the open incidents (arcmon status --help)
+  arcmon history ENDPOINT  one endpoint's results over time, e.g. --since 24h (arcmon history --help)
   arcmon --version         the version of this arcmon
 `;
 
@@ -47,6 +49,11 @@ export async function main(argv: string[], io?: Io): Promise<number> {
       case 'run': {
         const { runLocal } = await import('./run');
         return await runLocal(rest, out);
+      }
+      case 'status':
+      case 'history': {
+        const { runHistory, runStatus } = await import('./status');
+        return await (command === 'status' ? runStatus : runHistory)(rest, out);
       }
       case '--version':
       case '-V':

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,8 @@ import { EVENTS } from '../../lib/telemetry/names';
 import { startFakeAzure, type FakeAzure, TEST_WILDCARDS } from '../helpers/fakeAzure';
 import { startIngestionServer, type IngestionServer } from '../helpers/ingestionServer';
 import { startTokenEndpoint, type TokenEndpoint } from '../telemetry/tokenEndpoint';
+
+const execFileP = promisify(execFile);
 
 /** `npm start` is `arcmon run`: the monitor on its schedule, here, with an embedded Azurite. */
 
@@ -226,6 +229,27 @@ describe('arcmon run: a runner you can leave running', () => {
       const second = start(['--cycles', '1'], { dataDir: data });
       expect(await second.exited).toBe(0);
       expect(second.output()).toMatch(/INCIDENT OPENED \[high\] blocked pas\.windows\.net:443: DNS_SERVFAIL/);
+
+      // What is stored, seen without Azure: the latest state and the open incident, and the endpoint's history.
+      const cli = (args: string[]) =>
+        execFileP(process.execPath, ['dist/cli.js', ...args, '--data-dir', data], { env: { PATH: process.env.PATH } });
+      const status = (await cli(['status'])).stdout.split('\n');
+      expect(status[0]).toMatch(/^SITE\s+ENDPOINT\s+VERDICT\s+MS\s+SINCE$/);
+      expect(status).toContainEqual(expect.stringMatching(/^lab\s+pas\.windows\.net:443\s+BLOCKED\s/));
+      expect(status).toContainEqual(expect.stringMatching(/^lab\s+gbl\.his\.arc\.azure\.com:443\s+REACHABLE\s/));
+      expect(status.filter((l) => /^lab\s/.test(l))).toHaveLength(11);
+      expect(status).toContain('1 open incident(s):');
+      expect(status.join(' ').replace(/\s+/g, ' ')).toMatch(
+        /\[high\] blocked pas\.windows\.net:443 at lab since \S+ DNS_SERVFAIL/,
+      );
+      const history = (await cli(['history', 'pas.windows.net', '--since', '1h'])).stdout.trim().split('\n');
+      expect(history[0]).toMatch(/^pas\.windows\.net:443 since .*: 2 result\(s\)$/);
+      expect(history.filter((l) => / lab BLOCKED \d+ ms DNS_SERVFAIL: /.test(l))).toHaveLength(2);
+      expect(history.at(-1)).toBe('availability 0.0% over 2 cycle(s)');
+      const json = JSON.parse((await cli(['history', 'gbl.his.arc.azure.com:443', '--output', 'json'])).stdout) as {
+        points: { verdict: string }[];
+      };
+      expect(json.points.map((p) => p.verdict)).toEqual(['reachable', 'reachable']);
     } finally {
       fake.dns.set('pas.windows.net', { A: [fake.addresses.get('pas.windows.net') as string] });
     }
