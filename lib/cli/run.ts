@@ -11,6 +11,7 @@ import { readExtraCa } from '../monitor/setup';
 import { startAzurite, type AzuriteHandle } from '../store/azurite';
 import { EXIT, readExpectedRoots, type CheckIo } from './check';
 import { defaultDataDir, siteDir } from './dataDir';
+import { parseListen, startStatusServer } from './statusServer';
 import { parseCloud, parseProxy, parseRegion, readEndpointsFile, UsageError, wholeNumber } from './options';
 
 export const RUN_USAGE = `Usage: arcmon run [options]
@@ -32,6 +33,7 @@ Every ARCMON_* app setting of the Functions app is read from the environment (se
   --expected-roots FILE PEM file of roots counted as genuine (ARCMON_EXPECTED_ROOTS_PEM holds the PEM text)
   --interval-s N        seconds between cycle starts (default: from PROBE_SCHEDULE, else 300)
   --cycles N            stop after N cycles (default: run until Ctrl-C)
+  --http IP:PORT        serve the status page of this site, e.g. --http 127.0.0.1:8080
   --data-dir DIR        embedded store and spool, per site under DIR/sites/<site> (ARCMON_DATA_DIR; default
                         $STATE_DIRECTORY, /var/lib/arcmon for root, ~/.local/state/arcmon, %ProgramData%\\arcmon)
   -h, --help            this help`;
@@ -84,6 +86,7 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
         'interval-s': { type: 'string' },
         cycles: { type: 'string' },
         'data-dir': { type: 'string' },
+        http: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -100,6 +103,7 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
   let interval: number | undefined;
   let maxCycles: number;
   let dataDir: string;
+  let listen: { host: string; port: number } | undefined;
   const defaultedRegion = !v.region && !env.ARCMON_REGION;
   try {
     env.ARCMON_SITE =
@@ -128,6 +132,7 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
     // The flag names a file; the setting holds the certificates themselves, as in Azure.
     if (v['expected-roots']) env.ARCMON_EXPECTED_ROOTS_PEM = await readExpectedRoots(v['expected-roots']);
     if (v.endpoints) env.ARCMON_ENDPOINTS_JSON = (await readEndpointsFile(v.endpoints, '--endpoints')).text;
+    listen = v.http === undefined ? undefined : parseListen(v.http, '--http');
     dataDir = resolve(v['data-dir'] ?? env.ARCMON_DATA_DIR ?? defaultDataDir(env));
     // Not an app setting of the Functions app: the runner's own.
     delete env.ARCMON_DATA_DIR;
@@ -181,6 +186,8 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
     io.stdout(
       `monitoring site ${settings.ARCMON_SITE}: ${settings.ARCMON_CLOUD} ${settings.ARCMON_REGION}${defaultedRegion ? ' (default region; set --region or ARCMON_REGION)' : ''}, scenarios ${settings.ARCMON_SCENARIOS.join(',')}, every ${every} s; telemetry ${settings.APPLICATIONINSIGHTS_CONNECTION_STRING ? `to Application Insights (${settings.ARCMON_TELEMETRY_AUTH === 'entra' ? 'Microsoft Entra ID token' : 'instrumentation key only'})` : 'off (no APPLICATIONINSIGHTS_CONNECTION_STRING)'}; data in ${site}; Ctrl-C to stop\n`,
     );
+    const page = listen ? await startStatusServer(listen, settings.ARCMON_SITE, deps.store) : undefined;
+    if (page) io.stdout(`status page: ${page.url}\n`);
     try {
       for (let n = 0; n < maxCycles && !signal.aborted; n++) {
         const started = Date.now();
@@ -200,6 +207,7 @@ export async function runLocal(argv: string[], io: CheckIo): Promise<number> {
         if (n + 1 < maxCycles) await sleep(Math.max(0, every * 1000 - (Date.now() - started)), signal);
       }
     } finally {
+      await page?.close();
       await deps.close();
     }
     if (signal.aborted) {

@@ -268,6 +268,66 @@ describe('arcmon run: a runner you can leave running', () => {
   });
 });
 
+describe('arcmon run --http: the local status page, in headless Chromium', () => {
+  it('shows the site, the blocked endpoint by layer, the open incident and a chart per endpoint', async () => {
+    const { chromium } = await import('playwright-core');
+    fake.dns.set('pas.windows.net', 'servfail');
+    const run = start(['--interval-s', '1', '--http', '127.0.0.1:0'], { site: 'branch-lyon' });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!run.output().includes('INCIDENT OPENED') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const url = /^status page: (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(run.output())?.[1];
+      expect(url, run.output() + run.errors()).toBeDefined();
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      const outside: string[] = [];
+      page.on('request', (r) => {
+        if (!r.url().startsWith(url as string)) outside.push(r.url());
+      });
+      await page.goto(url as string);
+      await page.waitForSelector('#endpoints tbody tr[data-target]');
+      expect(await page.textContent('#summary')).toMatch(
+        /^site branch-lyon: 11 endpoints — 10 reachable, 0 degraded, 1 blocked, 0 skipped — 1 open incident\(s\)/,
+      );
+      const pas = page.locator('tr[data-target="pas.windows.net:443"] td');
+      expect(await pas.allTextContents()).toEqual(
+        expect.arrayContaining(['branch-lyon', 'pas.windows.net:443', 'FAIL', 'BLOCKED', '0.0%']),
+      );
+      expect(await page.locator('tr[data-target="pas.windows.net:443"] td.fail').count()).toBe(1);
+      expect(
+        await page.locator('tr[data-target="pas.windows.net:443"] svg rect.failure').count(),
+      ).toBeGreaterThanOrEqual(2);
+      expect(await page.locator('tr[data-target="gbl.his.arc.azure.com:443"] td.availability').textContent()).toBe(
+        '100.0%',
+      );
+      expect(await page.locator('tr[data-target="gbl.his.arc.azure.com:443"] svg polyline').count()).toBe(1);
+      expect(await page.textContent('#incidents')).toMatch(
+        /\[high\] blocked pas\.windows\.net:443 since .*DNS_SERVFAIL/,
+      );
+      expect(await page.locator('tr[data-target]').count()).toBe(11);
+      expect(outside).toEqual([]);
+      await page.screenshot({ path: join(__dirname, '..', '..', 'docs', 'status-page.png'), fullPage: true });
+    } finally {
+      await browser.close();
+      run.child.kill('SIGINT');
+      await run.exited;
+      fake.dns.set('pas.windows.net', { A: [fake.addresses.get('pas.windows.net') as string] });
+    }
+  });
+});
+
 describe('arcmon run: the roots that count as genuine', () => {
   const cycleLine = /^cycle .* site=lab: 11 endpoints, 11 reachable, 0 degraded, 0 blocked, 0 skipped/m;
 
