@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { EXIT, runCheck } from './check';
+import { EXIT, runCheck, type CheckIo } from './check';
 
 const USAGE = `arcmon — Azure Arc connectivity monitor
 
@@ -25,14 +25,7 @@ export function version(): string {
 }
 
 /** Where a command writes: stdout goes quiet once the reader has gone (a closed pipe is not an error). */
-export interface Io {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-  isTTY: boolean;
-  columns?: number;
-  env: Record<string, string | undefined>;
-  signal: AbortSignal;
-}
+export type Io = CheckIo & { signal: AbortSignal };
 
 /** Dispatches a command line; returns the exit status. */
 export async function main(argv: string[], io?: Io): Promise<number> {
