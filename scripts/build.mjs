@@ -2,6 +2,7 @@
 // One file each keeps cold start short (no module-resolution walk over node_modules at start). The Application
 // Insights SDK is its own bundle (dist/appInsights.js), loaded only when telemetry is configured: `arcmon check`
 // and a monitor without telemetry never parse it.
+import { cpSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const common = {
@@ -53,3 +54,6 @@ await build({
   outdir: 'dist',
   plugins: [telemetryApart('./appInsights.js')],
 });
+
+// The status page of `arcmon run --http` (static files, no CDN), beside the CLI bundle.
+cpSync('lib/cli/statusPage', 'dist/statusPage', { recursive: true });

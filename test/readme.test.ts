@@ -50,6 +50,6 @@ describe('README', () => {
     expect(firstBlock).toMatch(/^npm test/m);
     expect(pkg.bin.arcmon).toBe('bin/arcmon.js');
     expect(pkg.scripts.test).toBe('vitest run');
-    expect(pkg.scripts.prepare).toContain('build');
+    expect(pkg.scripts.prepare).toBe('node scripts/prepare.mjs');
   });
 });

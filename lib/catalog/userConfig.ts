@@ -232,6 +232,8 @@ const ROOT_SHAPE = {
     .superRefine((list, ctx) => {
       const seen = new Map<string, number>();
       list.forEach((e, i) => {
+        // An entry that failed its own validation has no id yet: it is reported for what is wrong with it.
+        if (typeof e.id !== 'string') return;
         const first = seen.get(e.id);
         if (first === undefined) seen.set(e.id, i);
         else
@@ -291,7 +293,7 @@ function editDistance(a: string, b: string): number {
   return at(x.length, y.length);
 }
 
-function closest(word: string, candidates: readonly string[]): string | undefined {
+export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: { word: string; distance: number } | undefined;
   for (const c of candidates) {
     const distance = editDistance(word, c);
@@ -325,13 +327,92 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line, column };
 }
 
+/**
+ * Offset of the first character that cannot continue a JSON text (V8 names the token but not its position for
+ * some errors, e.g. \`garbage\`). A small recursive-descent scan; the text length when it ends early.
+ */
+export function firstBadToken(text: string): number {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i] as string)) i++;
+  };
+  class Stop extends Error {}
+  const fail = (): never => {
+    throw new Stop();
+  };
+  const literal = (word: string) => {
+    for (const ch of word) {
+      if (text[i] !== ch) fail();
+      i++;
+    }
+  };
+  const str = () => {
+    i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    if (i >= text.length) fail();
+    i++;
+  };
+  const num = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!m || m[0] === '' || m[0] === '-') fail();
+    i += (m as RegExpExecArray)[0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') return void i++;
+        else fail();
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return void i++;
+        else fail();
+      }
+    } else if (c === '"') str();
+    else if (c === 't') literal('true');
+    else if (c === 'f') literal('false');
+    else if (c === 'n') literal('null');
+    else if (c !== undefined && /[-\d]/.test(c)) num();
+    else fail();
+  };
+  try {
+    value();
+    ws();
+    return Math.min(i, text.length);
+  } catch (err) {
+    if (!(err instanceof Stop)) throw err;
+    return Math.min(i, text.length);
+  }
+}
+
 function jsonProblem(text: string, source: string, err: unknown): string {
   const raw = err instanceof Error ? err.message : String(err);
   const at = /at position (\d+)/.exec(raw);
-  const offset = at ? Number(at[1]) : text.length;
+  const offset = at ? Number(at[1]) : firstBadToken(text);
   const reason = raw
     .replace(/\s*\(line \d+ column \d+\)\s*$/, '')
     .replace(/\s*in JSON at position \d+.*$/, '')
+    .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
     .replace(/^Unexpected end of JSON input$/, 'the text ends before the JSON does')
     .trim();
   const { line, column } = lineAndColumn(text, offset);
@@ -410,6 +491,28 @@ export function userEntries(cfg: UserConfig): CatalogEntry[] {
   );
 }
 
+function splitHostPort(x: string): { host: string; port?: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(x.trim().toLowerCase());
+  return m ? { host: m[1] as string, port: Number(m[2]) } : { host: x.trim().toLowerCase() };
+}
+
+/** Whether `x` names a concrete host (optionally `:port`) that some catalog row's pattern produces. */
+function concreteExclude(catalog: readonly CatalogEntry[], x: string): boolean {
+  const { host, port } = splitHostPort(x);
+  if (host.includes('*') || !/^[a-z0-9.-]+$/.test(host)) return false;
+  return catalog.some(
+    (e) => (port === undefined || e.port === port) && matchesHostPattern(host, e.hostPattern.toLowerCase()),
+  );
+}
+
+/** Whether a concrete target is excluded by one of the user's `exclude` values naming its host or `host:port`. */
+export function excludesTarget(cfg: UserConfig, target: { host: string; port: number }): boolean {
+  return cfg.exclude.some((x) => {
+    const { host, port } = splitHostPort(x);
+    return host === target.host.toLowerCase() && (port === undefined || port === target.port);
+  });
+}
+
 /**
  * The catalog the monitor runs with: `catalog` without the excluded rows, plus the user's endpoints.
  * @throws ConfigError when an exclude matches nothing, a user id repeats a catalog id, or a wildcard in
@@ -420,8 +523,16 @@ export function applyUserConfig(catalog: readonly CatalogEntry[], cfg: UserConfi
   const excluded = new Set<string>();
   cfg.exclude.forEach((x, i) => {
     const matches = catalog.filter((e) => e.id === x || e.hostPattern.toLowerCase() === x.toLowerCase());
+    // A concrete host (or host:port) as the table prints it: excluded after expansion (excludesTarget).
+    if (matches.length === 0 && concreteExclude(catalog, x)) return;
     if (matches.length === 0) {
-      problems.push(problem(cfg.source, ['exclude', i], `"${x}" matches no catalog id or host pattern`));
+      problems.push(
+        problem(
+          cfg.source,
+          ['exclude', i],
+          `"${x}" matches no catalog id, host pattern or concrete host of the catalog`,
+        ),
+      );
     }
     for (const m of matches) excluded.add(m.id);
   });

@@ -1,13 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { CLOUDS, type Cloud } from '../catalog/types';
 import { faultText, readPemCertificates } from '../config/pem';
-import { ConfigError, parseUserConfig } from '../catalog';
+import { ConfigError } from '../catalog';
 import { parseCidr, probeTarget, proxyFromEnv } from '../probes';
 import type { ProxyConfig } from '../probes/types';
 import { runCycle } from '../monitor/cycle';
 import { DEFAULT_THRESHOLDS, prepareCycle, readExtraCa, readOsCaBundle, type MonitorInputs } from '../monitor/setup';
-import type { CycleReport } from '../monitor/types';
+import type { CycleReport, TargetResult } from '../monitor/types';
+import { parseCloud, parseProxy, parseRegion, readEndpointsFile, readText, UsageError, wholeNumber } from './options';
 import { fixFor } from '../rules/fixes';
 import {
   indexServiceTags,
@@ -17,22 +16,40 @@ import {
   type TagMatch,
 } from '../rules/serviceTags';
 import type { ProbeResult } from '../probes/types';
-import { CHECK_SCHEMA, renderFixes, renderTable, summaryLine } from './render';
+import { CHECK_SCHEMA, legend, renderCsv, renderFixes, renderTable, summaryLines, tally } from './render';
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from './options';
+
+/** Exit statuses of `arcmon check` (and the README's table). */
+export const EXIT = {
+  ok: 0,
+  blocked: 1,
+  usage: 2,
+  notChecked: 3,
+  internal: 4,
+  interrupted: 130,
+} as const;
+
+export const EXIT_TABLE = `Exit status:
+  0    every required endpoint that was checked is reachable (degraded counts as reachable; optional ones never
+       count); required endpoints that could not be checked are named in the summary
+  1    a required endpoint is blocked
+  2    bad usage or configuration: nothing was probed
+  3    with --require-all: a required endpoint was not checked (a wildcard with no concrete host)
+  4    internal error (a bug: please report it with the message)
+  130  interrupted (Ctrl-C)`;
 
 export const CHECK_USAGE = `Usage: arcmon check [options]
 
 Checks, layer by layer (DNS, TCP, TLS, HTTP; NTP over UDP), every endpoint Azure Arc needs, from this machine.
 
 Options:
-  --cloud C             AzureCloud (default), AzureUSGovernment or AzureChinaCloud
+  --cloud C             AzureCloud (default), AzureUSGovernment or AzureChinaCloud (any letter case)
   --region R            Azure region of your Arc resources, e.g. eastus (regional hosts are skipped without it)
   --scenario S          servers (default), onboarding, resource-bridge, ssh-admin-center, extensions, optional,
                         or all; repeat or comma-separate for several
-  --endpoints FILE      JSON file: your own endpoints, wildcard hosts, scenarios, exclusions (see README)
+  --endpoints FILE      JSON file: your own endpoints, wildcard hosts, scenarios, exclusions (see README;
+                        at most 1 MiB and 1000 endpoints)
   --dns-server IP[:P]   ask this DNS server instead of the system resolver
   --proxy URL           explicit proxy (http://[user:pass@]host:port); default: HTTPS_PROXY / NO_PROXY
   --no-proxy LIST       hosts that bypass the proxy (comma-separated); default: NO_PROXY
@@ -43,17 +60,26 @@ Options:
   --concurrency N       endpoints probed at once (default 32)
   --no-allowlist        do not fetch the notification service allowlist for azgn* hosts
   --service-tags FILE   Microsoft's ServiceTags_*.json: name the service tags of every resolved address
-  --json                one JSON document (schema ${CHECK_SCHEMA}) instead of the table
+  --require-all         fail (exit 3) when a required endpoint could not be checked
+  --output F            table (default; fits the terminal, 80 columns when not a terminal), json (schema
+                        ${CHECK_SCHEMA}), jsonl (one result per line) or csv
+  --json                same as --output json
+  -q, --quiet           print only the summary (table output)
   -h, --help            this help
 
-Exit status: 0 every required endpoint reachable, 1 a required endpoint blocked, 2 bad usage or configuration.`;
+${EXIT_TABLE}`;
+
+export const OUTPUTS = ['table', 'json', 'jsonl', 'csv'] as const;
+export type Output = (typeof OUTPUTS)[number];
 
 export interface CheckArgs {
   inputs: MonitorInputs;
   /** Index of the service tags file, when --service-tags is given. */
   serviceTags?: ServiceTagIndex;
   concurrency: number;
-  json: boolean;
+  output: Output;
+  quiet: boolean;
+  requireAll: boolean;
 }
 
 /** `--private-range` values, each checked as a CIDR. */
@@ -66,15 +92,6 @@ function privateRanges(values: string[]): string[] {
     }
   }
   return values.map((v) => v.trim());
-}
-
-function positiveInt(name: string, value: string | undefined, dflt: number, min: number, max: number): number {
-  if (value === undefined) return dflt;
-  if (!/^\d+$/.test(value))
-    throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
-  const n = Number(value);
-  if (n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got ${n}`);
-  return n;
 }
 
 /** Parses `arcmon check` flags into inputs; reads the files they name. Throws UsageError / ConfigError. */
@@ -94,13 +111,16 @@ export async function parseCheckArgs(argv: string[], env: Record<string, string 
         proxy: { type: 'string' },
         'no-proxy': { type: 'string' },
         'private-link': { type: 'boolean' },
-        'private-range': { type: 'string', multiple: true },
         'expected-roots': { type: 'string' },
         'timeout-ms': { type: 'string' },
         concurrency: { type: 'string' },
         'no-allowlist': { type: 'boolean' },
+        'private-range': { type: 'string', multiple: true },
         'service-tags': { type: 'string' },
+        'require-all': { type: 'boolean' },
+        output: { type: 'string', short: 'o' },
         json: { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -109,32 +129,32 @@ export async function parseCheckArgs(argv: string[], env: Record<string, string 
   }
   const v = parsed.values;
   if (v.help) throw new UsageError('');
-  const cloud = (v.cloud ?? 'AzureCloud') as Cloud;
-  if (!(CLOUDS as readonly string[]).includes(cloud)) {
-    throw new UsageError(`--cloud must be one of ${CLOUDS.join(', ')}, got "${v.cloud}"`);
+  const output = (v.output ?? (v.json ? 'json' : 'table')).toLowerCase();
+  if (!(OUTPUTS as readonly string[]).includes(output)) {
+    throw new UsageError(`--output must be one of ${OUTPUTS.join(', ')}, got "${v.output}"`);
   }
-  const region = (v.region ?? '').trim().toLowerCase();
-  if (region !== '' && !/^[a-z0-9]+$/.test(region)) {
-    throw new UsageError(`--region must be a region name such as eastus or westeurope, got "${v.region}"`);
-  }
+  if (v.json && output !== 'json') throw new UsageError(`--json and --output ${output} exclude each other`);
+  const cloud = parseCloud(v.cloud ?? 'AzureCloud', '--cloud');
+  const region = parseRegion(v.region ?? '', cloud, '--region');
   const scenarios = (v.scenario ?? []).flatMap((s) =>
     s
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean),
   );
-  const userConfig = v.endpoints ? parseUserConfig(await readText(v.endpoints, '--endpoints'), v.endpoints) : undefined;
-  const timeoutMs = positiveInt('--timeout-ms', v['timeout-ms'], 10_000, 100, 120_000);
-  const concurrency = positiveInt('--concurrency', v.concurrency, 32, 1, 1024);
+  const userConfig = v.endpoints ? (await readEndpointsFile(v.endpoints, '--endpoints')).config : undefined;
+  const timeoutMs = wholeNumber('--timeout-ms', v['timeout-ms'], 10_000, 100, 120_000);
+  const concurrency = wholeNumber('--concurrency', v.concurrency, 32, 1, 1024);
 
+  const noProxy = v['no-proxy'] ?? env.NO_PROXY ?? env.no_proxy ?? '';
   let proxy: ProxyConfig | undefined;
-  try {
-    const noProxy = v['no-proxy'] ?? env.NO_PROXY ?? env.no_proxy;
-    proxy = v.proxy
-      ? proxyFromEnv({ HTTPS_PROXY: v.proxy, NO_PROXY: noProxy })
-      : proxyFromEnv({ ...env, NO_PROXY: noProxy });
-  } catch (err) {
-    throw new UsageError(`--proxy: ${err instanceof Error ? err.message : String(err)}`);
+  if (v.proxy !== undefined) proxy = parseProxy(v.proxy, '--proxy', noProxy);
+  else {
+    try {
+      proxy = proxyFromEnv({ ...env, NO_PROXY: noProxy });
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
   }
 
   const inputs: MonitorInputs = {
@@ -162,16 +182,14 @@ export async function parseCheckArgs(argv: string[], env: Record<string, string 
       throw err;
     }
   }
-  return { inputs, concurrency, json: v.json ?? false, ...(serviceTags ? { serviceTags } : {}) };
-}
-
-async function readText(file: string, flag: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new UsageError(`${flag}: cannot read ${file} (${code}); give the path of an existing file`);
-  }
+  return {
+    inputs,
+    ...(serviceTags ? { serviceTags } : {}),
+    concurrency,
+    output: output as Output,
+    quiet: v.quiet ?? false,
+    requireAll: v['require-all'] ?? false,
+  };
 }
 
 /**
@@ -192,20 +210,17 @@ export async function readExpectedRoots(file: string): Promise<string> {
   throw new UsageError(`--expected-roots: ${file}: ${faults.join('; ')}`);
 }
 
-/**
- * Blocked endpoints that count for the exit status: everything selected except optional telemetry and rows a later
- * Microsoft page retired (still probed and shown, never a required endpoint blocked).
- */
+/** Blocked endpoints that count for the exit status: everything selected except optional telemetry. */
 export function requiredBlocked(report: CycleReport): number {
-  return report.results.filter(
-    (r) => r.result.verdict === 'blocked' && r.target.requirement !== 'optional' && !r.target.retired,
-  ).length;
+  return tally(report).requiredBlocked.length;
 }
 
 export interface CheckIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   isTTY: boolean;
+  /** Width of the terminal stdout writes to; absent when it is not a terminal (the table then fits 80). */
+  columns?: number;
   env: Record<string, string | undefined>;
   signal?: AbortSignal;
 }
@@ -224,17 +239,17 @@ export async function runCheck(argv: string[], io: CheckIo): Promise<number> {
     }
     if (err instanceof ConfigError) {
       io.stderr(`arcmon: ${err.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     if (err instanceof UsageError || err instanceof Error) {
-      io.stderr(`arcmon: ${err.message}\n\n${CHECK_USAGE}\n`);
-      return 2;
+      io.stderr(`arcmon: ${err.message}\n(arcmon check --help lists the options)\n`);
+      return EXIT.usage;
     }
     throw err;
   }
   const { inputs } = args;
   const total = prepared.expanded.targets.length + prepared.expanded.skipped.length;
-  const progress = io.isTTY && !args.json;
+  const progress = io.isTTY && args.output === 'table' && !args.quiet;
   const report = await runCycle(prepared.expanded, {
     site: 'cli',
     cloud: inputs.cloud,
@@ -249,6 +264,10 @@ export async function runCheck(argv: string[], io: CheckIo): Promise<number> {
       : {}),
   });
   if (progress) io.stderr('\r\x1b[K');
+  if (io.signal?.aborted) {
+    io.stderr('arcmon: interrupted; the results are incomplete\n');
+    return EXIT.interrupted;
+  }
   // With a service tags file, an Azure-operated name answered from outside Azure's ranges is a finding.
   const tags = args.serviceTags;
   if (tags) {
@@ -256,25 +275,64 @@ export async function runCheck(argv: string[], io: CheckIo): Promise<number> {
     for (const verdict of Object.keys(report.counts) as (keyof typeof report.counts)[])
       report.counts[verdict] = report.results.filter((r) => r.result.verdict === verdict).length;
   }
-  const blocked = requiredBlocked(report);
-  if (args.json) {
-    io.stdout(JSON.stringify(checkDocument(report, prepared.notes, inputs, args.serviceTags), null, 2) + '\n');
-  } else {
-    for (const note of prepared.notes) io.stdout(`note: ${note}\n`);
-    io.stdout(
-      renderTable(report) + '\n' + renderFixes(report, args.serviceTags) + '\n' + summaryLine(report, blocked) + '\n',
-    );
+  const width = io.columns ?? 80;
+  switch (args.output) {
+    case 'json':
+      io.stdout(JSON.stringify(checkDocument(report, prepared.notes, inputs, tags), null, 2) + '\n');
+      break;
+    case 'jsonl':
+      for (const r of report.results) io.stdout(JSON.stringify(resultRecord(r, report.cloud, tags)) + '\n');
+      break;
+    case 'csv':
+      io.stdout(renderCsv(report));
+      break;
+    case 'table':
+      if (!args.quiet) {
+        for (const note of prepared.notes) io.stdout(`note: ${note}\n`);
+        io.stdout(
+          renderTable(report, { width }) + '\n' + renderFixes(report, tags) + '\n' + legend(report, width) + '\n\n',
+        );
+      }
+      io.stdout(summaryLines(report).join('\n') + '\n');
   }
-  return blocked > 0 ? 1 : 0;
+  const t = tally(report);
+  if (t.requiredBlocked.length > 0) return EXIT.blocked;
+  if (args.requireAll && t.requiredSkipped.length > 0) return EXIT.notChecked;
+  return EXIT.ok;
 }
 
-/** The `--json` document (schema documented in the README). */
+/**
+ * One result as the JSON outputs show it. A skipped row was not probed: its finding carries no severity (it neither
+ * blocks nor degrades anything; the summary counts it apart).
+ */
+export function resultRecord(
+  r: TargetResult,
+  cloud: CycleReport['cloud'] = 'AzureCloud',
+  serviceTags?: ServiceTagIndex,
+) {
+  if (r.result.verdict !== 'skipped') {
+    const addressTags = serviceTags ? tagsOfAddresses(r.result, serviceTags) : undefined;
+    const fix = fixFor({ ...r.target, cloud, addressTags: addressTags && uniqueTags(addressTags) }, r.result);
+    return { target: r.target, ...r.result, ...(addressTags ? { addressTags } : {}), ...(fix ? { fix } : {}) };
+  }
+  const strip = <T extends { severity?: unknown }>({ severity: _severity, ...rest }: T) => rest;
+  const { failure, findings, ...rest } = r.result;
+  return {
+    target: r.target,
+    ...rest,
+    ...(failure ? { failure: strip(failure) } : {}),
+    findings: findings.map(strip),
+  };
+}
+
+/** The `--output json` document (schema documented in the README). */
 export function checkDocument(
   report: CycleReport,
   notes: string[],
   inputs: MonitorInputs,
   serviceTags?: ServiceTagIndex,
 ) {
+  const t = tally(report);
   return {
     schema: CHECK_SCHEMA,
     cycleId: report.cycleId,
@@ -286,16 +344,14 @@ export function checkDocument(
     privateLink: inputs.privateLink,
     dnsServer: inputs.dnsServer ?? 'system',
     notes,
-    summary: { ...report.counts, total: report.results.length, requiredBlocked: requiredBlocked(report) },
+    summary: {
+      ...report.counts,
+      total: report.results.length,
+      requiredBlocked: t.requiredBlocked.length,
+      requiredNotChecked: t.requiredSkipped.length,
+    },
     ...(serviceTags ? { serviceTags: { changeNumber: serviceTags.changeNumber, cloud: serviceTags.cloud } } : {}),
-    results: report.results.map((r) => {
-      const addressTags = serviceTags ? tagsOfAddresses(r.result, serviceTags) : undefined;
-      const fix = fixFor(
-        { ...r.target, cloud: report.cloud, addressTags: addressTags && uniqueTags(addressTags) },
-        r.result,
-      );
-      return { target: r.target, ...r.result, ...(addressTags ? { addressTags } : {}), ...(fix ? { fix } : {}) };
-    }),
+    results: report.results.map((r) => resultRecord(r, report.cloud, serviceTags)),
   };
 }
 

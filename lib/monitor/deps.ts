@@ -15,7 +15,7 @@ import type { MonitorDeps } from './monitor';
  * AZURE_TENANT_ID tells the two AZURE_CLIENT_ID cases apart: a managed identity never needs it, a service principal
  * always does.
  */
-export function credentialFor(settings: Settings): TokenCredential {
+export function credentialFor(settings: Pick<Settings, 'AZURE_CLIENT_ID' | 'AZURE_TENANT_ID'>): TokenCredential {
   return settings.AZURE_CLIENT_ID && !settings.AZURE_TENANT_ID
     ? new ManagedIdentityCredential({ clientId: settings.AZURE_CLIENT_ID })
     : new DefaultAzureCredential();

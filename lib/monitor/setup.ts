@@ -4,6 +4,7 @@ import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import {
   CATALOG,
   applyUserConfig,
+  excludesTarget,
   resolveScenarios,
   expandTargets,
   fetchNotificationAllowlist,
@@ -179,8 +180,11 @@ export async function prepareCycle(inputs: MonitorInputs): Promise<PreparedCycle
   const entries = inputs.userConfig ? applyUserConfig(CATALOG, inputs.userConfig) : [...CATALOG];
   const wildcards = { ...(inputs.userConfig?.wildcards ?? {}) };
 
-  const expand = (extra: { notificationAllowlistProblem?: string } = {}) =>
-    expandTargets(entries, { cloud: inputs.cloud, region: inputs.region, scenarios, wildcards, ...extra });
+  const cfg = inputs.userConfig;
+  const expand = (extra: { notificationAllowlistProblem?: string } = {}) => {
+    const all = expandTargets(entries, { cloud: inputs.cloud, region: inputs.region, scenarios, wildcards, ...extra });
+    return cfg ? { ...all, targets: all.targets.filter((t) => !excludesTarget(cfg, t)) } : all;
+  };
   let expanded = expand();
 
   // Only when an azgn* wildcard is still unresolved is the allowlist fetched, and the targets expanded again.

@@ -99,12 +99,26 @@ interface Running {
   killOnExit: () => void;
 }
 
+/**
+ * Runs Azurite's entry point with its own arguments, and stops it when the parent goes away however it goes (even
+ * `kill -9`): the parent holds the write end of this process's stdin, which the kernel closes when the parent dies.
+ * Azurite gets SIGINT first (it saves its database), then the process exits after 3 s regardless.
+ */
+const WATCH_PARENT = `
+const [node, entry, ...rest] = process.argv;
+process.argv = [node, entry, ...rest];
+const gone = () => { process.emit('SIGINT'); setTimeout(() => process.exit(0), 3000).unref(); };
+process.stdin.on('data', () => {}).once('end', gone).once('error', gone);
+require(entry);
+`;
+
 async function launch(entry: string, port: number, args: string[], cwd: string, timeoutMs: number): Promise<Running> {
-  const child = spawn(process.execPath, [entry, '--tableHost', HOST, '--tablePort', String(port), ...args], {
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    windowsHide: true,
-  });
+  // Its own process group (detached): Ctrl-C in a terminal reaches the monitor only, which stops Azurite in order.
+  const child = spawn(
+    process.execPath,
+    ['-e', WATCH_PARENT, entry, '--tableHost', HOST, '--tablePort', String(port), ...args],
+    { cwd, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, detached: true },
+  );
   let output = '';
   let started = false;
   let exitCode: number | null | undefined;
@@ -148,8 +162,8 @@ async function launch(entry: string, port: number, args: string[], cwd: string, 
 async function halt(running: Running): Promise<void> {
   const { child, exited, killOnExit } = running;
   if (child.exitCode === null && child.signalCode === null) {
-    // SIGINT lets Azurite save its database before it exits.
-    child.kill('SIGINT');
+    // Closing its stdin is what the watcher waits for: Azurite gets SIGINT and saves its database before it exits.
+    child.stdin?.end();
     const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(forced);

@@ -12,7 +12,7 @@ export {
   hourBucket,
   invertedTicks,
 } from './keys';
-export type { StoreErrorKind, StoreRetryOptions, TableStore, TableStoreOptions } from './tableStore';
+export type { HistoryPoint, StoreErrorKind, StoreRetryOptions, TableStore, TableStoreOptions } from './tableStore';
 export { classifyStoreError, createTableStore } from './tableStore';
 export type { FlushStats, LatestView, MonitorStore, StoreRequestInfo, WriteStats } from './types';
 export { StoreUnavailableError } from './types';

@@ -14,7 +14,7 @@ import {
   stateFromRow,
   StoredRowError,
 } from './entities';
-import { cycleInstant, encodeKeyPart, hourBucket } from './keys';
+import { cycleInstant, encodeKeyPart, historyPartitionKey, hourBucket } from './keys';
 import { acquireSiteLease, LEASE_ROW_KEY } from './lease';
 import type { PendingBatch, SpoolEntry, TableRole } from './spool';
 import { defaultSpoolRoot, Spool, SpoolFileError, TABLE_ROLES } from './spool';
@@ -63,9 +63,21 @@ export interface TableStoreOptions {
 }
 
 /** A {@link MonitorStore} on Azure Table Storage (or Azurite). */
+/** One endpoint's result in one cycle, as `arcmon history` shows it. */
+export interface HistoryPoint {
+  cycleStartedAt: string;
+  verdict: string;
+  totalMs: number;
+  failureCode?: string;
+  phase?: string;
+  message?: string;
+}
+
 export interface TableStore extends MonitorStore {
   /** The three table names. */
   readonly tables: Readonly<Record<TableRole, string>>;
+  /** Results of one target of a site since `since`, oldest first (one query per hour partition). */
+  history(site: string, targetId: string, since: Date, until?: Date): Promise<HistoryPoint[]>;
   /** HTTP requests sent so far by this store. */
   requestCount(): number;
 }
@@ -657,9 +669,35 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
     return deleted;
   }
 
+  async function history(site: string, targetId: string, since: Date, until = new Date()): Promise<HistoryPoint[]> {
+    const points: HistoryPoint[] = [];
+    const hour = 3_600_000;
+    for (let t = Math.floor(since.getTime() / hour) * hour; t <= until.getTime(); t += hour) {
+      const partition = historyPartitionKey(site, new Date(t));
+      for (const row of await queryAll('history', odata`PartitionKey eq ${partition} and targetId eq ${targetId}`)) {
+        const at = typeof row.cycleStartedAt === 'string' ? row.cycleStartedAt : '';
+        if (at === '' || Date.parse(at) < since.getTime()) continue;
+        const text = (k: string) => (typeof row[k] === 'string' ? (row[k]) : undefined);
+        const failureCode = text('failureCode');
+        const phase = text('phase');
+        const message = text('message');
+        points.push({
+          cycleStartedAt: at,
+          verdict: text('verdict') ?? 'unknown',
+          totalMs: Number(row.totalMs ?? NaN),
+          ...(failureCode ? { failureCode } : {}),
+          ...(phase ? { phase } : {}),
+          ...(message ? { message } : {}),
+        });
+      }
+    }
+    return points.sort((a, b) => a.cycleStartedAt.localeCompare(b.cycleStartedAt));
+  }
+
   return {
     tables,
     requestCount: () => requests,
+    history,
     async init() {
       await Promise.all(
         TABLE_ROLES.map((role) => withRetry((abortSignal) => clients[role].createTable({ abortSignal }))),

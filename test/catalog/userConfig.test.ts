@@ -293,8 +293,8 @@ describe('applyUserConfig refuses a half-applicable configuration', () => {
         "endpoints": [{ "id": "servers.azurecloud.his", "host": "eus.his.arc.azure.com", "purpose": "mine" }],
         "exclude": ["servers.azurecloud.telemetry", "servers.azurecloud.telemetri", "*.blob.core.windows.com"] }`),
     ).toEqual([
-      'endpoints.json: exclude[1]: "servers.azurecloud.telemetri" matches no catalog id or host pattern',
-      'endpoints.json: exclude[2]: "*.blob.core.windows.com" matches no catalog id or host pattern',
+      'endpoints.json: exclude[1]: "servers.azurecloud.telemetri" matches no catalog id, host pattern or concrete host of the catalog',
+      'endpoints.json: exclude[2]: "*.blob.core.windows.com" matches no catalog id, host pattern or concrete host of the catalog',
       'endpoints.json: endpoints[0].id: "servers.azurecloud.his" is already a catalog id; choose another',
       'endpoints.json: wildcards.hosts["*.his.arc.azure.co"]: is not a wildcard pattern of the catalog; did you mean "*.his.arc.azure.com"?',
       'endpoints.json: wildcards.hosts["*.example.org"]: is not a wildcard pattern of the catalog',

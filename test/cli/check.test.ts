@@ -214,7 +214,7 @@ describe('arcmon check: usage and configuration', () => {
     ],
     [['--timeout-ms', 'soon'], '--timeout-ms must be a whole number from 100 to 120000, got "soon"'],
     [['--concurrency', '0'], '--concurrency must be a whole number from 1 to 1024, got 0'],
-    [['--region', 'East US'], '--region must be a region name such as eastus or westeurope, got "East US"'],
+    [['--region', 'eastuss'], '--region "eastuss" is not a region of AzureCloud; did you mean "eastus"?'],
     [['--scenario', 'everything'], 'unknown scenario'],
     [['--endpoints', '/nonexistent/endpoints.json'], '--endpoints: cannot read /nonexistent/endpoints.json (ENOENT)'],
     [['--dns-server', 'dns.contoso.com'], '--dns-server "dns.contoso.com" is not an IP address'],
@@ -261,6 +261,53 @@ describe('arcmon check: usage and configuration', () => {
     }
     // Without --region the regional hosts are skipped too, naming --region.
     expect(skipped.some((r) => /--region/.test(r.failure?.message ?? ''))).toBe(true);
+  });
+});
+
+describe('arcmon check: honest about what it did not check', () => {
+  const noWildcards = () => [
+    '--dns-server',
+    fake.dns.address,
+    '--expected-roots',
+    fake.expectedRootsFile,
+    '--no-allowlist',
+    '--timeout-ms',
+    '3000',
+  ];
+
+  it('counts and names skipped required endpoints, and --require-all makes them fail the run (exit 3)', async () => {
+    const plain = await check(noWildcards());
+    const summary = plain.out.trim().split('\n').slice(-2);
+    expect(summary[0]).not.toContain('all required endpoints reachable');
+    expect(summary[0]).toMatch(
+      / skipped — the \d+ required endpoint\(s\) checked are reachable \(AzureCloud, \d+ ms\)$/,
+    );
+    expect(summary[1]).toMatch(/^\d+ required endpoints not checked \(.*\*\.his\.arc\.azure\.com:443.*\): .*--region/);
+    expect(plain.code).toBe(0);
+    const strict = await check([...noWildcards(), '--require-all', '--quiet']);
+    const noMs = (l: string) => l.replace(/\d+ ms\)/, 'N ms)');
+    expect(strict.out.trim().split('\n').map(noMs)).toEqual(summary.map(noMs));
+    expect(strict.code).toBe(3);
+  });
+
+  it('gives skipped rows no severity and keeps their purpose, in json and jsonl', async () => {
+    const doc = JSON.parse((await check([...noWildcards(), '--output', 'json'])).out) as JsonDoc & {
+      summary: { requiredNotChecked: number };
+    };
+    const lines = (await check([...noWildcards(), '--output', 'jsonl'])).out.trim().split('\n');
+    expect(lines).toHaveLength(doc.results.length);
+    const skipped = lines
+      .map((l) => JSON.parse(l) as JsonResult & { target: { purpose: string } })
+      .filter((r) => r.verdict === 'skipped');
+    expect(skipped.length).toBe(doc.summary.skipped);
+    expect(doc.summary.requiredNotChecked).toBeGreaterThan(0);
+    for (const r of skipped) {
+      expect(r.failure).not.toHaveProperty('severity');
+      expect(r.findings.every((f) => !('severity' in f))).toBe(true);
+      expect(r.target.purpose).not.toMatch(/no region was given|no concrete host/);
+    }
+    const his = skipped.find((r) => r.target.id === '*.his.arc.azure.com:443');
+    expect(his?.target.purpose).toMatch(/metadata|Azure Arc|hybrid/i);
   });
 });
 
