@@ -677,7 +677,7 @@ export function createTableStore(opts: TableStoreOptions): TableStore {
       for (const row of await queryAll('history', odata`PartitionKey eq ${partition} and targetId eq ${targetId}`)) {
         const at = typeof row.cycleStartedAt === 'string' ? row.cycleStartedAt : '';
         if (at === '' || Date.parse(at) < since.getTime()) continue;
-        const text = (k: string) => (typeof row[k] === 'string' ? (row[k]) : undefined);
+        const text = (k: string) => (typeof row[k] === 'string' ? row[k] : undefined);
         const failureCode = text('failureCode');
         const phase = text('phase');
         const message = text('message');
