@@ -317,11 +317,13 @@ export function resultRecord(
   }
   const strip = <T extends { severity?: unknown }>({ severity: _severity, ...rest }: T) => rest;
   const { failure, findings, ...rest } = r.result;
+  const fix = fixFor({ ...r.target, cloud }, r.result);
   return {
     target: r.target,
     ...rest,
     ...(failure ? { failure: strip(failure) } : {}),
     findings: findings.map(strip),
+    ...(fix ? { fix } : {}),
   };
 }
 

@@ -192,7 +192,7 @@ describe('arcmon run: a runner you can leave running', () => {
       process.kill(-(run.child.pid as number), 'SIGINT');
       expect(await run.exited).toBe(130);
       expect(run.output()).toMatch(
-        /^cycle .* site=lab: 11 endpoints, 10 reachable, 0 degraded, 1 blocked, 0 skipped in \d+ ms; stored 22 entities/m,
+        /^cycle .* site=lab: 12 endpoints, 11 reachable, 0 degraded, 1 blocked, 0 skipped in \d+ ms; stored 24 entities/m,
       );
       expect(run.output().trim().split('\n').at(-1)).toBe('stopped');
       expect(run.errors()).toBe('');
@@ -237,7 +237,7 @@ describe('arcmon run: a runner you can leave running', () => {
       expect(status[0]).toMatch(/^SITE\s+ENDPOINT\s+VERDICT\s+MS\s+SINCE$/);
       expect(status).toContainEqual(expect.stringMatching(/^lab\s+pas\.windows\.net:443\s+BLOCKED\s/));
       expect(status).toContainEqual(expect.stringMatching(/^lab\s+gbl\.his\.arc\.azure\.com:443\s+REACHABLE\s/));
-      expect(status.filter((l) => /^lab\s/.test(l))).toHaveLength(11);
+      expect(status.filter((l) => /^lab\s/.test(l))).toHaveLength(12);
       expect(status).toContain('1 open incident(s):');
       expect(status.join(' ').replace(/\s+/g, ' ')).toMatch(
         /\[high\] blocked pas\.windows\.net:443 at lab since \S+ DNS_SERVFAIL/,
@@ -299,7 +299,7 @@ describe('arcmon run --http: the local status page, in headless Chromium', () =>
       await page.goto(url as string);
       await page.waitForSelector('#endpoints tbody tr[data-target]');
       expect(await page.textContent('#summary')).toMatch(
-        /^site branch-lyon: 11 endpoints — 10 reachable, 0 degraded, 1 blocked, 0 skipped — 1 open incident\(s\)/,
+        /^site branch-lyon: 12 endpoints — 11 reachable, 0 degraded, 1 blocked, 0 skipped — 1 open incident\(s\)/,
       );
       const pas = page.locator('tr[data-target="pas.windows.net:443"] td');
       expect(await pas.allTextContents()).toEqual(
@@ -316,7 +316,7 @@ describe('arcmon run --http: the local status page, in headless Chromium', () =>
       expect(await page.textContent('#incidents')).toMatch(
         /\[high\] blocked pas\.windows\.net:443 since .*DNS_SERVFAIL/,
       );
-      expect(await page.locator('tr[data-target]').count()).toBe(11);
+      expect(await page.locator('tr[data-target]').count()).toBe(12);
       expect(outside).toEqual([]);
       await page.screenshot({ path: join(__dirname, '..', '..', 'docs', 'status-page.png'), fullPage: true });
     } finally {
